@@ -1,0 +1,43 @@
+# bc: build, test, run and measure. `make help` lists the targets.
+
+GO       ?= go
+BIN      := bin
+VERSION  := $(shell git describe --always --dirty 2>/dev/null || echo devel)
+LDFLAGS  := -s -w -X github.com/bc-chain/bc/pkg/cli.Version=$(VERSION)
+GOFLAGS_BUILD := -trimpath -ldflags "$(LDFLAGS)"
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+
+.PHONY: all build test test-short run bench soak lint proto clean help
+
+all: build
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | sort
+
+build: ## build every binary and plugin into bin/
+	$(GO) build $(GOFLAGS_BUILD) -o $(BIN)/ ./cmd/... ./plugins/...
+
+test: build ## run every test (unit, integration, CLI, fuzz seeds, browser)
+	$(GO) vet ./...
+	$(GO) test -count=1 -timeout 20m ./...
+
+run: build ## start a local network of nodes with their web UI (N=3)
+	./contrib/run-network.sh
+
+bench: build ## run the benchmarks and write the report
+	./contrib/bench.sh
+
+lint: ## gofmt, go vet, staticcheck
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
+	$(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
+
+proto: ## regenerate the plugin protocol's Go code (needs protoc)
+	$(GO) install google.golang.org/protobuf/cmd/protoc-gen-go@v1.36.12
+	$(GO) install google.golang.org/grpc/cmd/protoc-gen-go-grpc@v1.6.2
+	PATH="$$($(GO) env GOPATH)/bin:$$PATH" protoc --go_out=. --go_opt=module=github.com/bc-chain/bc \
+		--go-grpc_out=. --go-grpc_opt=module=github.com/bc-chain/bc pkg/pow/powpb/pow.proto
+
+clean: ## remove build output
+	find $(BIN) -mindepth 1 ! -name .keep -delete
+	$(GO) clean -testcache

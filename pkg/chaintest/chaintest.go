@@ -1,0 +1,175 @@
+// Package chaintest builds valid (or deliberately broken) chains in memory
+// for tests and benchmarks, sealing blocks with a strategy in-process.
+package chaintest
+
+import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"fmt"
+	"io"
+
+	"github.com/bc-chain/bc/pkg/chain"
+	"github.com/bc-chain/bc/pkg/pow"
+)
+
+// Builder appends sealed blocks to a chain.
+type Builder struct {
+	Params   chain.Params
+	Strategy pow.Strategy
+	Blocks   []*chain.Block
+	// Clock is the timestamp (Unix ms) the next block gets; each block
+	// advances it by Step.
+	Clock, Step uint64
+	ids         uint64
+}
+
+// BaseTime is the timestamp of the first block after the genesis
+// (2024-01-01T00:00:00Z), so that generated chains are reproducible.
+const BaseTime = 1704067200000
+
+// NewBuilder starts a chain with s at the given difficulty (other params
+// default) and network "test".
+func NewBuilder(s pow.Strategy, difficulty uint32) (*Builder, error) {
+	p, err := pow.NewParams(s.Describe(), "test", &difficulty, nil)
+	if err != nil {
+		return nil, err
+	}
+	return NewBuilderParams(s, p)
+}
+
+// NewBuilderParams starts a chain with the given params.
+func NewBuilderParams(s pow.Strategy, p chain.Params) (*Builder, error) {
+	g, err := chain.Genesis(p)
+	if err != nil {
+		return nil, err
+	}
+	return &Builder{Params: p, Strategy: s, Blocks: []*chain.Block{g}, Clock: BaseTime, Step: 1000}, nil
+}
+
+// NextID returns a deterministic message id (so generated files are
+// reproducible).
+func (b *Builder) NextID() string {
+	b.ids++
+	var raw [16]byte
+	binary.BigEndian.PutUint64(raw[8:], b.ids)
+	raw[6], raw[8] = 0x40|raw[6]&0x0f, 0x80|raw[8]&0x3f
+	const hexd = "0123456789abcdef"
+	out := make([]byte, 0, 36)
+	for i, c := range raw {
+		if i == 4 || i == 6 || i == 8 || i == 10 {
+			out = append(out, '-')
+		}
+		out = append(out, hexd[c>>4], hexd[c&15])
+	}
+	return string(out)
+}
+
+// Tip returns the last block.
+func (b *Builder) Tip() *chain.Block { return b.Blocks[len(b.Blocks)-1] }
+
+// Next returns an unsealed block that continues the chain with messages.
+func (b *Builder) Next(messages ...string) *chain.Block {
+	tip := b.Tip()
+	nb := &chain.Block{Index: tip.Index + 1, Timestamp: b.Clock, PrevHash: tip.Hash}
+	for _, m := range messages {
+		nb.Data = append(nb.Data, chain.Message{ID: b.NextID(), Text: m})
+	}
+	return nb
+}
+
+// Seal finds a proof for nb (whose previous block's proof is prevProof)
+// and sets its Proof and Hash.
+func (b *Builder) Seal(nb *chain.Block, prevProof uint64) error {
+	h := nb.Header()
+	req := pow.SealRequest{Params: b.Params, PrevProof: prevProof, Threads: 1}
+	h.Encode(&req.Header)
+	res, err := b.Strategy.Seal(context.Background(), req, nil)
+	if err != nil {
+		return err
+	}
+	nb.Proof = res.Proof
+	nb.Hash = nb.ComputeHash()
+	return nil
+}
+
+// Append seals nb and adds it to the chain (nb may break rules on purpose;
+// only its proof and hash are filled in).
+func (b *Builder) Append(nb *chain.Block) error {
+	if err := b.Seal(nb, b.Tip().Proof); err != nil {
+		return err
+	}
+	b.Blocks = append(b.Blocks, nb)
+	b.Clock += b.Step
+	return nil
+}
+
+// Add appends a valid block carrying messages.
+func (b *Builder) Add(messages ...string) (*chain.Block, error) {
+	nb := b.Next(messages...)
+	return nb, b.Append(nb)
+}
+
+// AddN appends n valid blocks with perBlock messages each.
+func (b *Builder) AddN(n, perBlock int) error {
+	msgs := make([]string, perBlock)
+	for i := 0; i < n; i++ {
+		for j := range msgs {
+			msgs[j] = fmt.Sprintf("message %d.%d", len(b.Blocks), j)
+		}
+		if _, err := b.Add(msgs...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Bytes returns the chain file.
+func (b *Builder) Bytes() []byte {
+	var out []byte
+	for _, blk := range b.Blocks {
+		out = append(blk.AppendJSON(out), '\n')
+	}
+	return out
+}
+
+// Lines returns each block's canonical line.
+func (b *Builder) Lines() [][]byte {
+	out := make([][]byte, len(b.Blocks))
+	for i, blk := range b.Blocks {
+		out[i] = blk.AppendJSON(nil)
+	}
+	return out
+}
+
+// Generate writes a valid chain of n blocks after the genesis, perBlock
+// messages each, to w without keeping it in memory.
+func Generate(w io.Writer, s pow.Strategy, p chain.Params, n, perBlock int) error {
+	b, err := NewBuilderParams(s, p)
+	if err != nil {
+		return err
+	}
+	bw := bufio.NewWriterSize(w, 1<<20)
+	var line []byte
+	line = b.Tip().AppendJSON(line[:0])
+	if _, err := bw.Write(append(line, '\n')); err != nil {
+		return err
+	}
+	msgs := make([]string, perBlock)
+	for i := 1; i <= n; i++ {
+		for j := range msgs {
+			msgs[j] = fmt.Sprintf("message %d.%d", i, j)
+		}
+		nb := b.Next(msgs...)
+		if err := b.Seal(nb, b.Tip().Proof); err != nil {
+			return err
+		}
+		b.Blocks[0] = nb // keep only the tip
+		b.Clock += b.Step
+		line = nb.AppendJSON(line[:0])
+		if _, err := bw.Write(append(line, '\n')); err != nil {
+			return err
+		}
+	}
+	return bw.Flush()
+}

@@ -1,0 +1,183 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/google/renameio/v2"
+
+	"github.com/bc-chain/bc/pkg/chain"
+)
+
+// WriteFileAtomic replaces the named file in the directory with data:
+// temporary file in the same directory, fsync, rename, fsync of the
+// directory. Readers see the old or the new content, never a mix, and the
+// new content survives a crash once this returns.
+func (d *Dir) WriteFileAtomic(name string, data []byte, perm os.FileMode) error {
+	path := d.File(name)
+	if err := renameio.WriteFile(path, data, perm, renameio.WithTempDir(filepath.Dir(path)), renameio.WithStaticPermissions(perm)); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return syncDir(filepath.Dir(path))
+}
+
+// AtomicFile is a file being written that replaces its destination on
+// Commit (durably) or vanishes on Abort.
+type AtomicFile struct {
+	pf   *renameio.PendingFile
+	dir  string
+	path string
+	done bool
+}
+
+// CreateAtomic starts writing a replacement for the named file.
+func (d *Dir) CreateAtomic(name string, perm os.FileMode) (*AtomicFile, error) {
+	path := d.File(name)
+	dir := filepath.Dir(path)
+	pf, err := renameio.NewPendingFile(path, renameio.WithTempDir(dir), renameio.WithStaticPermissions(perm))
+	if err != nil {
+		return nil, fmt.Errorf("create temporary file for %s: %w", path, err)
+	}
+	return &AtomicFile{pf: pf, dir: dir, path: path}, nil
+}
+
+// Write appends to the pending file.
+func (a *AtomicFile) Write(p []byte) (int, error) { return a.pf.Write(p) }
+
+// File exposes the pending *os.File (for io.Copy fast paths).
+func (a *AtomicFile) File() *os.File { return a.pf.File }
+
+// Commit makes the new content the file's content, durably.
+func (a *AtomicFile) Commit() error {
+	if err := a.pf.CloseAtomicallyReplace(); err != nil {
+		_ = a.pf.Cleanup()
+		return fmt.Errorf("replace %s: %w", a.path, err)
+	}
+	a.done = true
+	return syncDir(a.dir)
+}
+
+// Abort removes the pending file; it is a no-op after Commit.
+func (a *AtomicFile) Abort() {
+	if !a.done {
+		_ = a.pf.Cleanup()
+		a.done = true
+	}
+}
+
+// RemoveStaleTemps deletes temporary files left by writers that crashed
+// before their rename (".<name>*" files of renameio).
+func (d *Dir) RemoveStaleTemps(olderThan time.Duration) {
+	entries, err := os.ReadDir(d.path)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		n := e.Name()
+		if !strings.HasPrefix(n, ".") || e.IsDir() {
+			continue
+		}
+		for _, base := range []string{ChainFile, HashFile, PendingFile, NeighboursFile, TokenFile} {
+			if strings.HasPrefix(n, "."+base) {
+				if info, err := e.Info(); err == nil && time.Since(info.ModTime()) > olderThan {
+					if os.Remove(d.File(n)) == nil {
+						d.log.Info("removed a temporary file left by a crash", "file", n)
+					}
+				}
+			}
+		}
+	}
+}
+
+// WriteHash writes node.hash: the digest and file name in sha256sum's
+// format, so `sha256sum -c node.hash` checks node.chain.
+func (d *Dir) WriteHash(digest chain.Hash) error {
+	return d.WriteFileAtomic(HashFile, []byte(FormatHashLine(digest)), FileMode)
+}
+
+// FormatHashLine is the line sha256sum prints for node.chain.
+func FormatHashLine(digest chain.Hash) string {
+	return digest.String() + "  " + ChainFile + "\n"
+}
+
+// ReadHash parses node.hash.
+func (d *Dir) ReadHash() (chain.Hash, error) {
+	b, err := os.ReadFile(d.File(HashFile))
+	if err != nil {
+		return chain.Hash{}, err
+	}
+	line := strings.TrimRight(string(b), "\n")
+	hexPart, name, ok := strings.Cut(line, "  ")
+	if !ok || name != ChainFile || strings.Contains(line, "\n") {
+		return chain.Hash{}, fmt.Errorf("%s: not a sha256sum line for %s", d.File(HashFile), ChainFile)
+	}
+	return chain.ParseHash(hexPart)
+}
+
+// AdminToken returns the node's admin token, creating it (0600) on first use.
+func (d *Dir) AdminToken() (string, error) {
+	path := d.File(TokenFile)
+	if b, err := os.ReadFile(path); err == nil {
+		tok := strings.TrimSpace(string(b))
+		if len(tok) >= 32 {
+			return tok, nil
+		}
+	}
+	var raw [24]byte
+	if _, err := rand.Read(raw[:]); err != nil {
+		return "", err
+	}
+	tok := hex.EncodeToString(raw[:])
+	if err := d.WriteFileAtomic(TokenFile, []byte(tok+"\n"), 0o600); err != nil {
+		return "", err
+	}
+	return tok, nil
+}
+
+// ReadFile reads a file of the directory; a missing file gives nil, nil.
+func (d *Dir) ReadFile(name string) ([]byte, error) {
+	b, err := os.ReadFile(d.File(name))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	return b, err
+}
+
+// Update runs fn on the named file's content under the file's lock and
+// writes fn's result atomically, for read-modify-write by several programs.
+func (d *Dir) Update(ctx context.Context, name, lockName string, fn func(old []byte) ([]byte, error)) error {
+	l, err := d.lock(ctx, lockName, false, d.lockWait)
+	if err != nil {
+		return err
+	}
+	defer l.Unlock()
+	old, err := d.ReadFile(name)
+	if err != nil {
+		return err
+	}
+	data, err := fn(old)
+	if err != nil || data == nil {
+		return err
+	}
+	return d.WriteFileAtomic(name, data, FileMode)
+}
+
+// copyPrefix copies the first n bytes of src to dst.
+func copyPrefix(dst io.Writer, src *os.File, n int64) error {
+	if _, err := src.Seek(0, io.SeekStart); err != nil {
+		return err
+	}
+	written, err := io.CopyN(dst, src, n)
+	if err != nil {
+		return fmt.Errorf("copy %d of %d bytes: %w", written, n, err)
+	}
+	return nil
+}

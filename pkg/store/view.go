@@ -1,0 +1,370 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+
+	"github.com/bc-chain/bc/pkg/chain"
+	"github.com/bc-chain/bc/pkg/validate"
+)
+
+// ViewOptions choose the indexes a View keeps.
+type ViewOptions struct {
+	// IDs indexes message ids (id → block), for "is this message mined?".
+	IDs bool
+	// Hashes indexes block hashes (hash → block), for lookups by hash.
+	Hashes bool
+}
+
+// View is an in-memory index of the chain file that follows it as it grows
+// or is replaced, so that requests never rescan the file. It needs no lock:
+// it consumes complete lines only, checks each with the format and link
+// rules, and reads block lines back from the file it indexed. A replaced
+// chain file is read again from the start.
+type View struct {
+	d    *Dir
+	opts ViewOptions
+
+	mu      sync.RWMutex
+	f       *os.File
+	end     int64 // bytes consumed: the end of the last good line
+	offsets []int64
+	hashes  []chain.Hash
+	ids     map[[16]byte]uint32
+	byHash  map[chain.Hash]uint32
+	checker *validate.Checker
+	stalled error // a complete line that failed the checks: we wait for a repair
+}
+
+// Change describes what a Refresh saw.
+type Change struct {
+	// Replaced is true when the file was replaced (or cut); Fork is then
+	// the first index whose block is not the one indexed before.
+	Replaced bool
+	Fork     uint64
+	// OldTip and Tip are the tip indexes before and after.
+	OldTip, Tip uint64
+}
+
+// Appended reports whether blocks were added without a replacement.
+func (c Change) Appended() bool { return !c.Replaced && c.Tip > c.OldTip }
+
+// OpenView indexes the chain file. It returns an error wrapping ErrNoChain
+// when the directory has no chain yet.
+func (d *Dir) OpenView(opts ViewOptions) (*View, error) {
+	v := &View{d: d, opts: opts}
+	if _, _, err := v.Refresh(); err != nil {
+		return nil, err
+	}
+	if len(v.offsets) == 0 {
+		v.Close()
+		if v.stalled != nil {
+			return nil, fmt.Errorf("%s: %w", d.File(ChainFile), v.stalled)
+		}
+		return nil, fmt.Errorf("%s: %w", d.path, ErrNoChain)
+	}
+	return v, nil
+}
+
+// Close releases the file.
+func (v *View) Close() {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.f != nil {
+		v.f.Close()
+		v.f = nil
+	}
+}
+
+// Refresh reads what was appended since the last call, or the whole file
+// again if it was replaced. changed is false when nothing happened.
+func (v *View) Refresh() (Change, bool, error) {
+	path := v.d.File(ChainFile)
+	cur, err := os.Stat(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return Change{}, false, fmt.Errorf("%s: %w", v.d.path, ErrNoChain)
+	}
+	if err != nil {
+		return Change{}, false, err
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	old := Change{OldTip: v.tipIndex()}
+	replaced := v.f == nil
+	if v.f != nil {
+		st, err := v.f.Stat()
+		if err != nil || !os.SameFile(st, cur) || cur.Size() < v.end {
+			replaced = true
+		}
+	}
+	if replaced {
+		return v.reload(path, old)
+	}
+	if cur.Size() == v.end {
+		return Change{}, false, nil
+	}
+	before := len(v.offsets)
+	if err := v.consume(); err != nil {
+		return Change{}, false, err
+	}
+	if len(v.offsets) == before {
+		return Change{}, false, nil
+	}
+	return Change{OldTip: old.OldTip, Tip: v.tipIndex()}, true, nil
+}
+
+// reload indexes a new file from the start (v.mu held).
+func (v *View) reload(path string, old Change) (Change, bool, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return Change{}, false, fmt.Errorf("open chain: %w", err)
+	}
+	oldHashes, hadFile := v.hashes, v.f != nil
+	if v.f != nil {
+		v.f.Close()
+	}
+	v.f, v.end, v.offsets, v.hashes, v.stalled = f, 0, nil, nil, nil
+	v.checker = validate.NewChecker(validate.Options{})
+	if v.opts.IDs {
+		v.ids = make(map[[16]byte]uint32)
+	}
+	if v.opts.Hashes {
+		v.byHash = make(map[chain.Hash]uint32)
+	}
+	if err := v.consume(); err != nil {
+		return Change{}, false, err
+	}
+	ch := Change{Replaced: hadFile, OldTip: old.OldTip, Tip: v.tipIndex()}
+	for ch.Fork < uint64(min(len(oldHashes), len(v.hashes))) && oldHashes[ch.Fork] == v.hashes[ch.Fork] {
+		ch.Fork++
+	}
+	if hadFile && ch.Fork == uint64(len(oldHashes)) && len(v.hashes) >= len(oldHashes) {
+		// Same blocks plus new ones: for readers that is an append.
+		ch.Replaced = false
+	}
+	return ch, true, nil
+}
+
+// consume indexes complete lines from v.end on (v.mu held).
+func (v *View) consume() error {
+	if _, err := v.f.Seek(v.end, io.SeekStart); err != nil {
+		return err
+	}
+	lr := chain.NewLineReader(v.f)
+	base := v.end
+	for {
+		line, err := lr.Next()
+		if err == io.EOF {
+			return nil
+		}
+		var tail *chain.TailError
+		if errors.As(err, &tail) {
+			return nil // being written, or torn: a writer will finish or repair it
+		}
+		if err == nil {
+			var s *chain.Summary
+			s, err = v.checker.Check(len(v.offsets)+1, line)
+			if err == nil {
+				v.add(base+lr.Offset(), s)
+				v.end = base + lr.End()
+				continue
+			}
+		}
+		if !isRuleError(err) && !isParseError(err) {
+			return err
+		}
+		if v.stalled == nil || v.stalled.Error() != err.Error() {
+			v.d.log.Warn("chain file has a bad line; serving the blocks before it", "error", err)
+		}
+		v.stalled = err
+		return nil
+	}
+}
+
+func (v *View) add(off int64, s *chain.Summary) {
+	i := uint32(len(v.offsets))
+	v.offsets = append(v.offsets, off)
+	v.hashes = append(v.hashes, s.Hash)
+	if v.byHash != nil {
+		v.byHash[s.Hash] = i
+	}
+	if v.ids != nil {
+		p := v.checker.Parser()
+		for m := 0; m < p.NumMessages(); m++ {
+			if id, ok := chain.ParseID(p.ID(m)); ok {
+				if _, dup := v.ids[id]; !dup {
+					v.ids[id] = i
+				}
+			}
+		}
+	}
+	v.stalled = nil
+}
+
+func (v *View) tipIndex() uint64 {
+	if len(v.offsets) == 0 {
+		return 0
+	}
+	return uint64(len(v.offsets) - 1)
+}
+
+// Stalled returns the error of a bad line the view stopped at, if any.
+func (v *View) Stalled() error {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	return v.stalled
+}
+
+// Height returns the index of the tip block.
+func (v *View) Height() uint64 {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	return v.tipIndex()
+}
+
+// Tip returns the last block's summary.
+func (v *View) Tip() chain.Summary {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	return v.checker.Last()
+}
+
+// Params returns the chain parameters.
+func (v *View) Params() *chain.Params {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	return v.checker.Params()
+}
+
+// Genesis returns the genesis hash.
+func (v *View) Genesis() chain.Hash {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	return v.checker.Genesis()
+}
+
+// Bytes returns the length of the indexed part of the file.
+func (v *View) Bytes() int64 {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	return v.end
+}
+
+// HashAt returns the hash of block i.
+func (v *View) HashAt(i uint64) (chain.Hash, bool) {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	if i >= uint64(len(v.hashes)) {
+		return chain.Hash{}, false
+	}
+	return v.hashes[i], true
+}
+
+// IndexOf returns the index of the block with hash h (needs Hashes).
+func (v *View) IndexOf(h chain.Hash) (uint64, bool) {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	i, ok := v.byHash[h]
+	return uint64(i), ok
+}
+
+// BlockOf returns the index of the block carrying message id (needs IDs).
+func (v *View) BlockOf(id string) (uint64, bool) {
+	key, ok := chain.ParseID([]byte(id))
+	if !ok {
+		return 0, false
+	}
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	i, ok := v.ids[key]
+	return uint64(i), ok
+}
+
+// HasID reports whether a block carries message id (needs IDs).
+func (v *View) HasID(id string) bool {
+	_, ok := v.BlockOf(id)
+	return ok
+}
+
+// End returns the byte offset just after block i's line.
+func (v *View) End(i uint64) (int64, bool) {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	if i >= uint64(len(v.offsets)) {
+		return 0, false
+	}
+	return v.endOf(i), true
+}
+
+func (v *View) endOf(i uint64) int64 {
+	if i+1 < uint64(len(v.offsets)) {
+		return v.offsets[i+1]
+	}
+	return v.end
+}
+
+// Lines calls fn with the lines (without newline) of blocks from..to
+// (inclusive, clamped to the tip), in order, reading them from the file.
+// The line passed to fn is valid only during the call.
+func (v *View) Lines(from, to uint64, fn func(i uint64, line []byte) error) error {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	n := uint64(len(v.offsets))
+	if from >= n {
+		return nil
+	}
+	to = min(to, n-1)
+	start, end := v.offsets[from], v.endOf(to)
+	buf := make([]byte, end-start)
+	if _, err := v.f.ReadAt(buf, start); err != nil && err != io.EOF {
+		return fmt.Errorf("read blocks %d..%d: %w", from, to, err)
+	}
+	for i := from; i <= to; i++ {
+		a, b := v.offsets[i]-start, v.endOf(i)-start-1
+		if err := fn(i, buf[a:b]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Line returns a copy of block i's line.
+func (v *View) Line(i uint64) ([]byte, error) {
+	var out []byte
+	err := v.Lines(i, i, func(_ uint64, line []byte) error {
+		out = append([]byte(nil), line...)
+		return nil
+	})
+	if err == nil && out == nil {
+		return nil, fmt.Errorf("no block %d", i)
+	}
+	return out, err
+}
+
+// Block returns block i, parsed.
+func (v *View) Block(i uint64) (*chain.Block, error) {
+	line, err := v.Line(i)
+	if err != nil {
+		return nil, err
+	}
+	var b chain.Block
+	var p chain.Parser
+	if err := p.Parse(line, &b); err != nil {
+		return nil, err
+	}
+	return &b, nil
+}
+
+// Summary returns block i's summary.
+func (v *View) Summary(i uint64) (chain.Summary, error) {
+	var s chain.Summary
+	line, err := v.Line(i)
+	if err != nil {
+		return s, err
+	}
+	var p chain.Parser
+	return s, p.ParseSummary(line, &s)
+}

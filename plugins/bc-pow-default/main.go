@@ -1,0 +1,10 @@
+// Command bc-pow-default serves bc's "default" proof-of-work strategy as a plugin.
+// bc binaries start it themselves; it is not meant to be run by hand.
+package main
+
+import (
+	"github.com/bc-chain/bc/pkg/powsdk"
+	"github.com/bc-chain/bc/pkg/strategy"
+)
+
+func main() { powsdk.Serve(strategy.Default{}) }
