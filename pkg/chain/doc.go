@@ -13,17 +13,19 @@
 //
 // Exactly these fields, in this order, with no whitespace anywhere:
 //
-//		{"index":I,"timestamp":T,["params":P,]"data":[M,...],"proof":N,"previous_hash":"H","hash":"H"}
+//	{"index":I,"timestamp":T,["params":P,]"data":[M,...],"proof":N,"previous_hash":"H","hash":"H"}
 //
-//	  - index, timestamp, proof: unsigned decimal integers without sign, leading
-//	    zeros, fraction or exponent. index and timestamp are below 2^63; proof
-//	    is below 2^64. timestamp is in Unix milliseconds.
-//	  - params: only in the genesis (see below).
-//	  - data: an array of 1 to 1024 messages (the genesis has exactly one),
-//	    each {"id":"U","message":"S"}, in this field order. id is a UUID in
-//	    its lowercase 8-4-4-4-12 form; message is 1 to 4096 bytes of valid
-//	    UTF-8 (counted after unescaping); no two messages of a block share an id.
-//	  - previous_hash and hash: 64 lowercase hex digits.
+// The fields are:
+//
+//   - index, timestamp, proof: unsigned decimal integers without sign, leading
+//     zeros, fraction or exponent. index and timestamp are below 2^63; proof
+//     is below 2^64. timestamp is in Unix milliseconds.
+//   - params: only in the genesis (see below).
+//   - data: an array of 1 to 1024 messages (the genesis has exactly one),
+//     each {"id":"U","message":"S"}, in this field order. id is a UUID in
+//     its lowercase 8-4-4-4-12 form; message is 1 to 4096 bytes of valid
+//     UTF-8 (counted after unescaping); no two messages of a block share an id.
+//   - previous_hash and hash: 64 lowercase hex digits.
 //
 // Strings are canonical: '"' and '\' are written \" and \\; the control
 // characters U+0008, U+000C, U+000A, U+000D, U+0009 as \b \f \n \r \t; other
