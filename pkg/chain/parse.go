@@ -194,8 +194,9 @@ func (p *Parser) messages() bool {
 		if !p.str("message", MaxMessageBytes, &sp.text, &sp.textEnd) {
 			return false
 		}
-		if err := CheckMessage(string(p.body[sp.text:sp.textEnd])); err != nil {
-			p.fail(textAt, "%v", err)
+		// str checked the length and UTF-8; only emptiness is left.
+		if sp.textEnd == sp.text {
+			p.fail(textAt, "%v", errEmptyMessage)
 			return false
 		}
 		if !p.closeObject(messageFields, 1) {

@@ -325,3 +325,11 @@ func levelName(log *slog.Logger) string {
 		return "error"
 	}
 }
+
+// PID returns the plugin's process id.
+func (p *Plugin) PID() int {
+	if rc := p.client.ReattachConfig(); rc != nil {
+		return rc.Pid
+	}
+	return 0
+}

@@ -92,7 +92,7 @@ func newStream(ctx context.Context, c *Checker, open Opener, v Verifier) *Stream
 		done:     make(chan struct{}),
 	}
 	for i := 0; i < 3; i++ {
-		s.free <- &batch{records: make([]byte, 0, BatchBytes)}
+		s.free <- &batch{records: make([]byte, 0, 64<<10)}
 	}
 	s.cur = <-s.free
 	go s.work()

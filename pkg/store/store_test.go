@@ -1,0 +1,366 @@
+package store_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/bc-chain/bc/pkg/chain"
+	"github.com/bc-chain/bc/pkg/chaintest"
+	"github.com/bc-chain/bc/pkg/store"
+	"github.com/bc-chain/bc/pkg/strategy"
+)
+
+func must(t testing.TB, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func newChain(t testing.TB, blocks int) *chaintest.Builder {
+	b, err := chaintest.NewBuilder(strategy.Default{}, 4)
+	must(t, err)
+	must(t, b.AddN(blocks, 2))
+	return b
+}
+
+func openDir(t testing.TB, path string) *store.Dir {
+	d, err := store.Open(path, store.Options{LockWait: 2 * time.Second})
+	must(t, err)
+	return d
+}
+
+func TestInitAndParams(t *testing.T) {
+	d := openDir(t, t.TempDir())
+	if _, err := d.Init(context.Background(), nil); !errors.Is(err, store.ErrNoChain) {
+		t.Fatalf("Init without params on an empty dir: %v", err)
+	}
+	p := chain.Params{Version: 1, Network: "bc", Strategy: "default", Difficulty: 20}
+	g, err := d.Init(context.Background(), &p)
+	must(t, err)
+	want, _ := chain.Genesis(p)
+	if g.Hash != want.Hash {
+		t.Fatal("Init wrote another genesis")
+	}
+	// Same params, or none: fine. Contradicting ones: refused.
+	if _, err := d.Init(context.Background(), &p); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Init(context.Background(), nil); err != nil {
+		t.Fatal(err)
+	}
+	other := p
+	other.Difficulty = 21
+	var mismatch *store.ParamsMismatchError
+	if _, err := d.Init(context.Background(), &other); !errors.As(err, &mismatch) {
+		t.Fatalf("contradicting params: %v", err)
+	}
+}
+
+// A chain whose last line is cut at any byte recovers: the torn bytes are
+// kept aside, every complete block stays.
+func TestRecoverTornTailAtEveryOffset(t *testing.T) {
+	b := newChain(t, 3)
+	full := b.Bytes()
+	lines := b.Lines()
+	lastStart := len(full) - len(lines[len(lines)-1]) - 1
+	dir := t.TempDir()
+	for cut := lastStart + 1; cut < len(full); cut++ {
+		path := filepath.Join(dir, fmt.Sprint(cut))
+		must(t, os.MkdirAll(path, 0o755))
+		must(t, os.WriteFile(filepath.Join(path, store.ChainFile), full[:cut], 0o644))
+		d := openDir(t, path)
+		res, err := d.Recover(context.Background())
+		if err != nil {
+			t.Fatalf("cut at %d: %v", cut, err)
+		}
+		if res.Blocks != uint64(len(lines)-1) || res.MovedSize != int64(cut-lastStart) {
+			t.Fatalf("cut at %d: kept %d blocks, moved %d bytes", cut, res.Blocks, res.MovedSize)
+		}
+		got, _ := os.ReadFile(filepath.Join(path, store.ChainFile))
+		if !bytes.Equal(got, full[:lastStart]) {
+			t.Fatalf("cut at %d: valid prefix changed", cut)
+		}
+		aside, err := os.ReadFile(res.MovedTo)
+		if err != nil || !bytes.Equal(aside, full[lastStart:cut]) {
+			t.Fatalf("cut at %d: torn bytes not kept aside (%v)", cut, err)
+		}
+	}
+	// A complete file needs nothing.
+	path := filepath.Join(dir, "complete")
+	must(t, os.MkdirAll(path, 0o755))
+	must(t, os.WriteFile(filepath.Join(path, store.ChainFile), full, 0o644))
+	res, err := openDir(t, path).Recover(context.Background())
+	if err != nil || res.MovedTo != "" || res.Blocks != uint64(len(lines)) {
+		t.Fatalf("complete chain: %+v %v", res, err)
+	}
+}
+
+// A corrupt (complete) last line is moved aside too; damage before it is
+// refused and nothing is changed.
+func TestRecoverCorruption(t *testing.T) {
+	b := newChain(t, 4)
+	lines := b.Lines()
+	join := func(ls [][]byte) []byte { return append(bytes.Join(ls, []byte("\n")), '\n') }
+
+	garbledLast := append([][]byte(nil), lines...)
+	garbledLast[len(lines)-1] = bytes.Replace(lines[len(lines)-1], []byte("message"), []byte("mess@ge"), 1)
+	dir := t.TempDir()
+	must(t, os.WriteFile(filepath.Join(dir, store.ChainFile), join(garbledLast), 0o644))
+	res, err := openDir(t, dir).Recover(context.Background())
+	if err != nil || res.Blocks != uint64(len(lines)-1) || res.MovedTo == "" {
+		t.Fatalf("garbled last line: %+v %v", res, err)
+	}
+
+	for _, at := range []int{1, 2, 3} {
+		garbled := append([][]byte(nil), lines...)
+		garbled[at] = bytes.Replace(lines[at], []byte("message"), []byte("mess@ge"), 1)
+		dir := t.TempDir()
+		data := join(garbled)
+		must(t, os.WriteFile(filepath.Join(dir, store.ChainFile), data, 0o644))
+		_, err := openDir(t, dir).Recover(context.Background())
+		var ce *store.CorruptError
+		if !errors.As(err, &ce) || ce.Line != at+1 || ce.Offset != int64(len(join(lines[:at]))) {
+			t.Fatalf("garbled line %d: %v", at+1, err)
+		}
+		after, _ := os.ReadFile(filepath.Join(dir, store.ChainFile))
+		if !bytes.Equal(after, data) {
+			t.Fatal("a refused recovery changed the file")
+		}
+		if !strings.Contains(err.Error(), "truncate -s") {
+			t.Fatalf("error gives no way out: %v", err)
+		}
+	}
+}
+
+func setup(t testing.TB, blocks int) (*store.Dir, *chaintest.Builder) {
+	b := newChain(t, blocks)
+	dir := t.TempDir()
+	must(t, os.WriteFile(filepath.Join(dir, store.ChainFile), b.Bytes(), 0o644))
+	return openDir(t, dir), b
+}
+
+func TestAppendCompareAndSwap(t *testing.T) {
+	d, b := setup(t, 2)
+	ctx := context.Background()
+	oldTip := b.Tip().Hash
+	nb, err := b.Add("hello")
+	must(t, err)
+	must(t, d.Append(ctx, oldTip, [][]byte{nb.AppendJSON(nil)}))
+	// Built on a stale tip: refused.
+	stale := b.Next("late")
+	stale.PrevHash = oldTip
+	stale.Index = nb.Index
+	must(t, b.Seal(stale, 0))
+	err = d.Append(ctx, oldTip, [][]byte{stale.AppendJSON(nil)})
+	var moved *store.TipMovedError
+	if !errors.As(err, &moved) || moved.Have.Hash != nb.Hash {
+		t.Fatalf("stale append: %v", err)
+	}
+	// An invalid line is refused even on the right tip.
+	bad := b.Next("bad")
+	bad.Hash = chain.Hash{1}
+	if err := d.Append(ctx, nb.Hash, [][]byte{bad.AppendJSON(nil)}); err == nil {
+		t.Fatal("appended a block with a wrong hash")
+	}
+	got, _ := os.ReadFile(d.File(store.ChainFile))
+	if !bytes.Equal(got, b.Bytes()) {
+		t.Fatal("chain file differs from the builder's chain")
+	}
+	// A torn tail left by a crashed writer is moved aside by the next append.
+	f, _ := os.OpenFile(d.File(store.ChainFile), os.O_APPEND|os.O_WRONLY, 0)
+	_, _ = f.WriteString(`{"index":4,"timest`)
+	f.Close()
+	nb2, err := b.Add("after the crash")
+	must(t, err)
+	must(t, d.Append(ctx, nb.Hash, [][]byte{nb2.AppendJSON(nil)}))
+	got, _ = os.ReadFile(d.File(store.ChainFile))
+	if !bytes.Equal(got, b.Bytes()) {
+		t.Fatal("torn tail not repaired before the append")
+	}
+}
+
+// Concurrent writers on one tip: exactly one wins, the file stays valid.
+func TestConcurrentAppends(t *testing.T) {
+	d, b := setup(t, 1)
+	tip := b.Tip()
+	var wg sync.WaitGroup
+	wins := make(chan int, 8)
+	for w := 0; w < 8; w++ {
+		nb := b.Next(fmt.Sprintf("writer %d", w))
+		nb.Timestamp += uint64(w)
+		must(t, b.Seal(nb, tip.Proof))
+		wg.Add(1)
+		go func(w int, line []byte) {
+			defer wg.Done()
+			if d.Append(context.Background(), tip.Hash, [][]byte{line}) == nil {
+				wins <- w
+			}
+		}(w, nb.AppendJSON(nil))
+	}
+	wg.Wait()
+	close(wins)
+	if len(wins) != 1 {
+		t.Fatalf("%d writers won", len(wins))
+	}
+	res, err := d.Recover(context.Background())
+	if err != nil || res.Blocks != 3 {
+		t.Fatalf("after the race: %+v %v", res, err)
+	}
+}
+
+func TestReplace(t *testing.T) {
+	d, b := setup(t, 4)
+	ctx := context.Background()
+	v, err := d.OpenView(store.ViewOptions{IDs: true, Hashes: true})
+	must(t, err)
+	defer v.Close()
+	// A fork from block 2 with three new blocks.
+	fork, err := chaintest.NewBuilder(strategy.Default{}, 4)
+	must(t, err)
+	fork.Blocks = append(fork.Blocks[:0], b.Blocks[:3]...)
+	fork.Clock = b.Blocks[2].Timestamp + 500
+	must(t, fork.AddN(3, 1))
+	keep, _ := v.End(2)
+	var lines [][]byte
+	for _, blk := range fork.Blocks[3:] {
+		lines = append(lines, blk.AppendJSON(nil))
+	}
+	keepTip, _ := v.Summary(2)
+	must(t, d.Replace(ctx, b.Tip().Hash, keep, keepTip, lines))
+	got, _ := os.ReadFile(d.File(store.ChainFile))
+	if !bytes.Equal(got, fork.Bytes()) {
+		t.Fatal("replaced chain differs from the fork")
+	}
+	ch, changed, err := v.Refresh()
+	must(t, err)
+	if !changed || !ch.Replaced || ch.Fork != 3 || ch.Tip != 5 || ch.OldTip != 4 {
+		t.Fatalf("view saw %+v", ch)
+	}
+	if v.HasID(b.Blocks[3].Data[0].ID) || !v.HasID(fork.Blocks[3].Data[0].ID) {
+		t.Fatal("id index not rebuilt")
+	}
+	if i, ok := v.IndexOf(fork.Tip().Hash); !ok || i != 5 {
+		t.Fatal("hash index not rebuilt")
+	}
+	// Replacing from a stale tip is refused.
+	if err := d.Replace(ctx, b.Tip().Hash, keep, keepTip, lines); !errors.Is(err, store.ErrTipMoved) {
+		t.Fatalf("stale replace: %v", err)
+	}
+}
+
+func TestViewFollowsAppends(t *testing.T) {
+	d, b := setup(t, 2)
+	v, err := d.OpenView(store.ViewOptions{IDs: true})
+	must(t, err)
+	defer v.Close()
+	if v.Height() != 2 {
+		t.Fatalf("height %d", v.Height())
+	}
+	prev := b.Tip().Hash
+	nb, _ := b.Add("x", "y")
+	must(t, d.Append(context.Background(), prev, [][]byte{nb.AppendJSON(nil)}))
+	// A half-written line is not consumed.
+	f, _ := os.OpenFile(d.File(store.ChainFile), os.O_APPEND|os.O_WRONLY, 0)
+	_, _ = f.WriteString(`{"index":4,`)
+	f.Close()
+	ch, changed, err := v.Refresh()
+	must(t, err)
+	if !changed || ch.Replaced || !ch.Appended() || ch.Tip != 3 || !v.HasID(nb.Data[1].ID) {
+		t.Fatalf("refresh: %+v", ch)
+	}
+	line, err := v.Line(3)
+	must(t, err)
+	if !bytes.Equal(line, nb.AppendJSON(nil)) {
+		t.Fatal("Line(3) differs")
+	}
+	var n int
+	must(t, v.Lines(0, 100, func(i uint64, l []byte) error { n++; return nil }))
+	if n != 4 {
+		t.Fatalf("Lines gave %d", n)
+	}
+}
+
+func TestPendingLog(t *testing.T) {
+	d := openDir(t, t.TempDir())
+	ctx := context.Background()
+	log := d.FollowPending()
+	defer log.Close()
+	e1 := store.PendingEntry{ID: chain.NewID(), Message: "one", Received: 1}
+	e2 := store.PendingEntry{ID: chain.NewID(), Message: "two\nlines <b>", Received: 2}
+	must(t, d.AddPending(ctx, []store.PendingEntry{e1}))
+	got, reset, err := log.Read()
+	must(t, err)
+	if reset || len(got) != 1 || got[0] != e1 {
+		t.Fatalf("read %+v %v", got, reset)
+	}
+	// A torn line from a crash: the next append starts a new line and only
+	// the torn entry is skipped.
+	f, _ := os.OpenFile(d.File(store.PendingFile), os.O_APPEND|os.O_WRONLY, 0)
+	_, _ = f.WriteString(`{"id":"0b7c5e52-7a3d-4d55-9b0f-3c1c2f0`)
+	f.Close()
+	must(t, d.AddPending(ctx, []store.PendingEntry{e2}))
+	got, _, err = log.Read()
+	must(t, err)
+	if len(got) != 1 || got[0] != e2 || log.Skipped() != 1 {
+		t.Fatalf("after torn line: %+v skipped %d", got, log.Skipped())
+	}
+	if err := d.AddPending(ctx, []store.PendingEntry{{ID: "nope", Message: "x"}}); err == nil {
+		t.Fatal("bad id accepted")
+	}
+	kept, dropped, err := d.CompactPending(ctx, func(e store.PendingEntry) bool { return e.ID != e1.ID })
+	must(t, err)
+	if kept != 1 || dropped != 1 {
+		t.Fatalf("compaction kept %d dropped %d", kept, dropped)
+	}
+	got, reset, err = log.Read()
+	must(t, err)
+	if !reset || len(got) != 1 || got[0] != e2 {
+		t.Fatalf("after compaction: %+v reset %v", got, reset)
+	}
+}
+
+func TestLockReportsHolder(t *testing.T) {
+	dir := t.TempDir()
+	d1, _ := store.Open(dir, store.Options{Owner: "bc-one"})
+	d2, _ := store.Open(dir, store.Options{Owner: "bc-two", LockWait: 100 * time.Millisecond})
+	l, err := d1.LockChain(context.Background())
+	must(t, err)
+	_, err = d2.LockChain(context.Background())
+	var le *store.LockedError
+	if !errors.As(err, &le) || le.PID != os.Getpid() || le.Owner != "bc-one" || !strings.Contains(err.Error(), fmt.Sprintf("locked by PID %d (bc-one)", os.Getpid())) {
+		t.Fatalf("second lock: %v", err)
+	}
+	l.Unlock()
+	l2, err := d2.LockChain(context.Background())
+	must(t, err)
+	l2.Unlock()
+	inst, err := d1.Instance("bc-mine")
+	must(t, err)
+	if _, err := d2.Instance("bc-mine"); err == nil || !strings.Contains(err.Error(), "already runs") {
+		t.Fatalf("second instance: %v", err)
+	}
+	inst.Unlock()
+}
+
+func TestHashFile(t *testing.T) {
+	d := openDir(t, t.TempDir())
+	h := chain.Hash{0xab, 0xcd}
+	must(t, d.WriteHash(h))
+	got, err := d.ReadHash()
+	if err != nil || got != h {
+		t.Fatalf("ReadHash = %v, %v", got, err)
+	}
+	raw, _ := os.ReadFile(d.File(store.HashFile))
+	if string(raw) != h.String()+"  node.chain\n" {
+		t.Fatalf("node.hash is %q", raw)
+	}
+}
