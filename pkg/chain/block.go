@@ -1,12 +1,13 @@
 package chain
 
 import (
-	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/bc-chain/bc/pkg/sha256block"
 )
 
 // Limits every reader enforces. They bound the memory a hostile line can make
@@ -194,7 +195,7 @@ func (b *Block) Time() time.Time { return time.UnixMilli(int64(b.Timestamp)) }
 // DataRoot returns the SHA-256 of the block body (see the package doc).
 func (b *Block) DataRoot() Hash {
 	body := AppendBody(nil, b.Data, b.Params)
-	return sha256.Sum256(body)
+	return sha256block.Sum(body)
 }
 
 // Header returns the fixed-size header whose SHA-256 is the block hash.
@@ -259,7 +260,7 @@ func (h *Header) Encode(dst *[HeaderSize]byte) {
 func (h *Header) Hash() Hash {
 	var buf [HeaderSize]byte
 	h.Encode(&buf)
-	return sha256.Sum256(buf[:])
+	return sha256block.Sum(buf[:])
 }
 
 // DecodeHeader is the inverse of Encode.

@@ -127,7 +127,7 @@ func validID[T string | []byte](s T) bool {
 				return false
 			}
 		default:
-			if !isLowerHex(s[i]) {
+			if hexValue[s[i]] == 0xff {
 				return false
 			}
 		}

@@ -1,11 +1,12 @@
 package chain
 
 import (
-	"crypto/sha256"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"unicode/utf8"
+
+	"github.com/bc-chain/bc/pkg/sha256block"
 )
 
 var (
@@ -153,7 +154,7 @@ func (p *Parser) parse(line []byte, s *Summary) error {
 	if p.pos != len(p.line) {
 		return p.fail(p.pos, "unexpected data after the block (one block per line)")
 	}
-	s.DataRoot = sha256.Sum256(p.body)
+	s.DataRoot = sha256block.Sum(p.body)
 	return nil
 }
 
@@ -396,6 +397,20 @@ func (p *Parser) str(field string, max int, start, end *int) bool {
 	return true
 }
 
+// hexValue maps a lowercase hex digit to its value and anything else to 0xff.
+var hexValue = func() (t [256]byte) {
+	for i := range t {
+		t[i] = 0xff
+	}
+	for c := '0'; c <= '9'; c++ {
+		t[c] = byte(c - '0')
+	}
+	for c := 'a'; c <= 'f'; c++ {
+		t[c] = byte(c-'a') + 10
+	}
+	return t
+}()
+
 func unhex(c byte) byte {
 	if c <= '9' {
 		return c - '0'
@@ -447,12 +462,19 @@ func (p *Parser) hash(field string, h *Hash) bool {
 	if i+66 > len(line) || line[i+65] != '"' {
 		return p.failB(i, "%s must be 64 lowercase hex digits", field)
 	}
+	src := line[i+1 : i+65]
+	var bad byte
 	for j := 0; j < 32; j++ {
-		hi, lo := line[i+1+2*j], line[i+2+2*j]
-		if !isLowerHex(hi) || !isLowerHex(lo) {
-			return p.failB(i+1+2*j, "%s must be 64 lowercase hex digits", field)
+		hi, lo := hexValue[src[2*j]], hexValue[src[2*j+1]]
+		bad |= hi | lo
+		h[j] = hi<<4 | lo&0x0f
+	}
+	if bad&0x80 != 0 {
+		for j, c := range src {
+			if hexValue[c]&0x80 != 0 {
+				return p.failB(i+1+j, "%s must be 64 lowercase hex digits", field)
+			}
 		}
-		h[j] = unhex(hi)<<4 | unhex(lo)
 	}
 	p.pos = i + 66
 	return true

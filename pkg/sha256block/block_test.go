@@ -50,6 +50,9 @@ func TestBlockMatchesStdlib(t *testing.T) {
 			if got, want := sum(msg, f), sha256.Sum256(msg); got != want {
 				t.Fatalf("%s: length %d: got %x, want %x", name, n, got, want)
 			}
+			if got, want := Sum(msg), sha256.Sum256(msg); got != want {
+				t.Fatalf("Sum: length %d: got %x, want %x", n, got, want)
+			}
 		}
 	}
 }
@@ -69,5 +72,19 @@ func BenchmarkBlockGeneric(b *testing.B) {
 	b.SetBytes(64)
 	for b.Loop() {
 		blockGeneric(&s, &blk)
+	}
+}
+
+func BenchmarkSum96(b *testing.B) {
+	var msg [96]byte
+	for b.Loop() {
+		Sum(msg[:])
+	}
+}
+
+func BenchmarkStdlibSum96(b *testing.B) {
+	var msg [96]byte
+	for b.Loop() {
+		sha256.Sum256(msg[:])
 	}
 }

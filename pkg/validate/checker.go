@@ -37,6 +37,8 @@ type Checker struct {
 	params  *chain.Params
 	genesis chain.Hash
 	ids     map[string]struct{}
+	// futureLimit caches now+MaxFuture in Unix ms.
+	futureLimit uint64
 }
 
 // NewChecker returns a Checker that expects a genesis first.
@@ -109,9 +111,13 @@ func (c *Checker) Check(lineNo int, line []byte) (*chain.Summary, error) {
 		if s.Timestamp <= c.prev.Timestamp {
 			return fail(RuleTimestamp, strconv.FormatUint(s.Timestamp, 10), "> "+strconv.FormatUint(c.prev.Timestamp, 10), "timestamp is not later than block %d's", c.prev.Index)
 		}
-		limit := c.now().Add(c.maxFuture()).UnixMilli()
-		if s.Timestamp > uint64(limit) {
-			return fail(RuleFutureTimestamp, strconv.FormatUint(s.Timestamp, 10), "<= "+strconv.FormatInt(limit, 10),
+		if s.Timestamp > c.futureLimit {
+			// The limit only grows with the clock: read the clock only when
+			// a timestamp passes the limit last computed.
+			c.futureLimit = uint64(c.now().Add(c.maxFuture()).UnixMilli())
+		}
+		if limit := c.futureLimit; s.Timestamp > limit {
+			return fail(RuleFutureTimestamp, strconv.FormatUint(s.Timestamp, 10), "<= "+strconv.FormatUint(limit, 10),
 				"timestamp is more than %v ahead of this node's clock", c.maxFuture())
 		}
 	}
