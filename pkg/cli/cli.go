@@ -120,6 +120,9 @@ type Env struct {
 	Stdin  io.Reader
 	Stdout io.Writer
 	Stderr io.Writer
+	// Status is non-nil when stderr is a terminal: a live status line that
+	// log output scrolls above.
+	Status *StatusWriter
 }
 
 // IsTerminal reports whether w is a terminal.
@@ -162,7 +165,11 @@ func Main(name, description string, grammar any, common *Common, args []string, 
 		return code
 	}
 	env := &Env{Name: name, Common: common, Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr}
-	log, closeLog, err := NewLogger(common, os.Stderr)
+	if IsTerminal(os.Stderr) {
+		env.Status = NewStatusWriter(os.Stderr)
+		env.Stderr = env.Status
+	}
+	log, closeLog, err := NewLogger(common, env.Stderr)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
 		return ExitUsage
