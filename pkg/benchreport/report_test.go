@@ -69,13 +69,15 @@ func TestReport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, b := range []string{"bc-verify", "bc-pow-default", "bc-pow-classic", "bc-pow-scrypt"} {
+	for _, b := range []string{"bc-verify", "bc-mine", "bc-pow-default", "bc-pow-classic", "bc-pow-scrypt"} {
 		if _, err := os.Stat(filepath.Join(bin, b)); err != nil {
 			t.Fatalf("%s not built: run make build (%v)", b, err)
 		}
 	}
 	r := &report{}
 	benchPoW(t, r, bin)
+	benchCancel(t, r)
+	benchMineLatency(t, r, bin)
 	benchVerify(t, r, bin)
 	md := r.markdown(machine())
 	fmt.Println(md)
