@@ -43,6 +43,9 @@ const (
 // and otherwise taken from the module's build information.
 var Version = ""
 
+// VersionString returns the version of the running binary.
+func VersionString() string { return version() }
+
 func version() string {
 	if Version != "" {
 		return Version

@@ -169,6 +169,7 @@ func (p *PendingLog) Read() (entries []PendingEntry, reset bool, err error) {
 		return nil, reset, err
 	}
 	lr := chain.NewLineReaderSize(p.f, 6*chain.MaxMessageBytes+256)
+	base := p.off
 	for {
 		line, err := lr.Next()
 		if err == io.EOF {
@@ -186,7 +187,7 @@ func (p *PendingLog) Read() (entries []PendingEntry, reset bool, err error) {
 			// An over-long line cannot be skipped safely by this reader.
 			return entries, reset, fmt.Errorf("pending log %s: %w", path, err)
 		}
-		p.off = lr.End()
+		p.off = base + lr.End()
 		if len(line) == 0 {
 			continue
 		}

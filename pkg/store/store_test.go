@@ -302,6 +302,16 @@ func TestPendingLog(t *testing.T) {
 	if reset || len(got) != 1 || got[0] != e1 {
 		t.Fatalf("read %+v %v", got, reset)
 	}
+	// Reads continue where the last one ended, over several calls.
+	for i := 0; i < 3; i++ {
+		e := store.PendingEntry{ID: chain.NewID(), Message: fmt.Sprint("more ", i), Received: 3}
+		must(t, d.AddPending(ctx, []store.PendingEntry{e}))
+		got, _, err := log.Read()
+		must(t, err)
+		if len(got) != 1 || got[0] != e || log.Skipped() != 0 {
+			t.Fatalf("read %d: %+v skipped %d", i, got, log.Skipped())
+		}
+	}
 	// A torn line from a crash: the next append starts a new line and only
 	// the torn entry is skipped.
 	f, _ := os.OpenFile(d.File(store.PendingFile), os.O_APPEND|os.O_WRONLY, 0)
@@ -318,12 +328,12 @@ func TestPendingLog(t *testing.T) {
 	}
 	kept, dropped, err := d.CompactPending(ctx, func(e store.PendingEntry) bool { return e.ID != e1.ID })
 	must(t, err)
-	if kept != 1 || dropped != 1 {
+	if kept != 4 || dropped != 1 {
 		t.Fatalf("compaction kept %d dropped %d", kept, dropped)
 	}
 	got, reset, err = log.Read()
 	must(t, err)
-	if !reset || len(got) != 1 || got[0] != e2 {
+	if !reset || len(got) != 4 || got[3] != e2 {
 		t.Fatalf("after compaction: %+v reset %v", got, reset)
 	}
 }

@@ -1,0 +1,74 @@
+package api
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// metrics is bc-serve's Prometheus registry (its own, not the global one).
+type metrics struct {
+	reg      *prometheus.Registry
+	requests *prometheus.CounterVec
+	latency  *prometheus.HistogramVec
+	added    prometheus.Counter
+	handler  http.Handler
+}
+
+func newMetrics(s *Server) *metrics {
+	m := &metrics{reg: prometheus.NewRegistry()}
+	m.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "bc_http_requests_total", Help: "HTTP requests by endpoint, method and status code.",
+	}, []string{"route", "method", "code"})
+	m.latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "bc_http_request_duration_seconds", Help: "HTTP request latency by endpoint.",
+		Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 10},
+	}, []string{"route"})
+	m.added = prometheus.NewCounter(prometheus.CounterOpts{Name: "bc_messages_added_total", Help: "Messages accepted by /add."})
+	gauge := func(name, help string, f func() float64) prometheus.Collector {
+		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, f)
+	}
+	n := s.node
+	m.reg.MustRegister(m.requests, m.latency, m.added,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		gauge("bc_chain_height", "Index of the tip block.", func() float64 {
+			if v := n.chainView(); v != nil {
+				return float64(v.Height())
+			}
+			return 0
+		}),
+		gauge("bc_pending_messages", "Messages waiting to be mined.", func() float64 { return float64(n.pendingCount()) }),
+		gauge("bc_neighbours", "Neighbours of this node.", func() float64 { return float64(len(n.neighbours())) }),
+		gauge("bc_miner_hash_rate", "Attempts per second of bc-mine's current or last search (0 when unknown).", func() float64 {
+			st, _ := n.minerStatus()
+			return st.Rate
+		}),
+		gauge("bc_miner_blocks_mined", "Blocks bc-mine appended since it started.", func() float64 {
+			st, _ := n.minerStatus()
+			return float64(st.Blocks)
+		}),
+		gauge("bc_gossip_blocks_adopted", "Blocks bc-gossip took from peers since it started.", func() float64 {
+			st, _ := n.gossipStatus()
+			return float64(st.BlocksAdopted)
+		}),
+		gauge("bc_gossip_reorgs", "Chain replacements by bc-gossip since it started.", func() float64 {
+			st, _ := n.gossipStatus()
+			return float64(st.Reorgs)
+		}),
+		gauge("bc_event_clients", "Connected /events streams.", func() float64 { return float64(s.hub.clients()) }),
+		gauge("bc_uptime_seconds", "Seconds since bc-serve started.", func() float64 { return time.Since(n.started).Seconds() }),
+	)
+	m.handler = promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
+	return m
+}
+
+func (m *metrics) observe(route, method string, code int, d time.Duration) {
+	m.requests.WithLabelValues(route, method, strconv.Itoa(code)).Inc()
+	m.latency.WithLabelValues(route).Observe(d.Seconds())
+}
+
+func (m *metrics) serve(w http.ResponseWriter, r *http.Request) { m.handler.ServeHTTP(w, r) }

@@ -1,0 +1,647 @@
+// Package api is bc-serve: the node's REST API and web UI over a chain
+// directory. See the README for every endpoint, its answers and its limits.
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/bc-chain/bc/pkg/chain"
+	"github.com/bc-chain/bc/pkg/peer"
+	"github.com/bc-chain/bc/pkg/store"
+)
+
+// Limits and timeouts, each with a name that 4xx answers quote.
+const (
+	// DefaultMaxBodyBytes bounds the body of /add (a message is at most
+	// chain.MaxMessageBytes, escaped it can be six times longer).
+	DefaultMaxBodyBytes = 64 << 10
+	// DefaultMaxAnnounceBytes bounds the body of /announce (a few blocks).
+	DefaultMaxAnnounceBytes = 4 << 20
+	// DefaultMaxHeaderBytes bounds the request line and headers, query
+	// string included.
+	DefaultMaxHeaderBytes = 16 << 10
+	// DefaultMaxQueryBytes bounds the query string.
+	DefaultMaxQueryBytes = 8 << 10
+	// DefaultPageBlocks and DefaultMaxPageBlocks are the default and
+	// largest page of /blocks.
+	DefaultPageBlocks    = 100
+	DefaultMaxPageBlocks = 1000
+	// DefaultMaxPageBytes bounds one page of /blocks in bytes.
+	DefaultMaxPageBytes = 4 << 20
+	// DefaultMaxPending bounds the pending messages; /add answers 503 beyond.
+	DefaultMaxPending = 100_000
+	// DefaultMaxEventClients bounds concurrent /events streams.
+	DefaultMaxEventClients = 256
+	// DefaultMaxInbox bounds the announcements waiting for bc-gossip.
+	DefaultMaxInbox = 256
+	// Timeouts of the HTTP server.
+	DefaultReadHeaderTimeout = 5 * time.Second
+	DefaultReadTimeout       = 15 * time.Second
+	DefaultWriteTimeout      = 30 * time.Second
+	DefaultIdleTimeout       = 60 * time.Second
+	// DefaultShutdownTimeout bounds a graceful shutdown.
+	DefaultShutdownTimeout = 5 * time.Second
+)
+
+// Options configure a Server.
+type Options struct {
+	MaxBodyBytes     int64
+	MaxAnnounceBytes int64
+	MaxQueryBytes    int
+	MaxPageBlocks    int
+	MaxPageBytes     int
+	MaxPending       int
+	MaxEventClients  int
+	MaxInbox         int
+	Rescan           time.Duration
+	Version          string
+}
+
+func (o *Options) defaults() {
+	def := func(v *int, d int) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	if o.MaxBodyBytes <= 0 {
+		o.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if o.MaxAnnounceBytes <= 0 {
+		o.MaxAnnounceBytes = DefaultMaxAnnounceBytes
+	}
+	def(&o.MaxQueryBytes, DefaultMaxQueryBytes)
+	def(&o.MaxPageBlocks, DefaultMaxPageBlocks)
+	def(&o.MaxPageBytes, DefaultMaxPageBytes)
+	def(&o.MaxPending, DefaultMaxPending)
+	def(&o.MaxEventClients, DefaultMaxEventClients)
+	def(&o.MaxInbox, DefaultMaxInbox)
+}
+
+// Server is a running bc-serve.
+type Server struct {
+	dir     *store.Dir
+	log     *slog.Logger
+	opts    Options
+	node    *node
+	hub     *hub
+	adds    *committer
+	metrics *metrics
+	token   string
+	done    chan struct{} // closed at shutdown: ends event streams
+}
+
+// New prepares a server for the chain directory d.
+func New(d *store.Dir, log *slog.Logger, opts Options) (*Server, error) {
+	opts.defaults()
+	tok, err := d.AdminToken()
+	if err != nil {
+		return nil, fmt.Errorf("admin token: %w", err)
+	}
+	h := newHub(opts.MaxEventClients)
+	s := &Server{dir: d, log: log, opts: opts, hub: h, token: tok, done: make(chan struct{})}
+	s.node = newNode(d, log, h)
+	s.adds = newCommitter(d, s.node)
+	s.metrics = newMetrics(s)
+	s.node.refresh(nil)
+	return s, nil
+}
+
+// Handler returns the HTTP handler (for tests and embedding).
+func (s *Server) Handler() http.Handler { return s }
+
+// Serve runs the server on l until ctx ends, then shuts down gracefully.
+// ready, if not nil, is called once the server accepts requests.
+func (s *Server) Serve(ctx context.Context, l net.Listener, ready func()) error {
+	watchCtx, stopWatch := context.WithCancel(ctx)
+	defer stopWatch()
+	watchErr := make(chan error, 1)
+	go func() {
+		watchErr <- s.dir.Watch(watchCtx, s.opts.Rescan, nil, s.node.refresh)
+	}()
+	addCtx, stopAdds := context.WithCancel(context.Background())
+	addsDone := make(chan struct{})
+	go func() { s.adds.run(addCtx); close(addsDone) }()
+
+	srv := &http.Server{
+		Handler:           s,
+		ReadHeaderTimeout: DefaultReadHeaderTimeout,
+		ReadTimeout:       DefaultReadTimeout,
+		WriteTimeout:      DefaultWriteTimeout,
+		IdleTimeout:       DefaultIdleTimeout,
+		MaxHeaderBytes:    DefaultMaxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(l) }()
+	if ready != nil {
+		ready()
+	}
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-served:
+	case err = <-watchErr:
+	}
+	close(s.done)
+	shutCtx, cancel := context.WithTimeout(context.Background(), DefaultShutdownTimeout)
+	defer cancel()
+	if serr := srv.Shutdown(shutCtx); serr != nil {
+		s.log.Warn("graceful shutdown did not finish", "error", serr)
+		_ = srv.Close()
+	}
+	stopAdds()
+	<-addsDone
+	stopWatch()
+	s.node.close()
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}
+
+// route is a request's endpoint name, for metrics and logs.
+func route(path string) string {
+	switch {
+	case path == "/" || path == "/index.html" || strings.HasPrefix(path, "/ui/"):
+		return "ui"
+	case strings.HasPrefix(path, "/neighbours/"):
+		return "/neighbours/{addr}"
+	case strings.HasPrefix(path, "/data/"):
+		return "/data/{id}"
+	case strings.HasPrefix(path, "/blocks/"):
+		return "/blocks/{ref}"
+	}
+	switch path {
+	case "/add", "/chain", "/neighbours", "/data", "/health", "/blocks", "/announce", "/events", "/metrics":
+		return path
+	}
+	return "unknown"
+}
+
+// ServeHTTP routes a request, with access logging and metrics.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	rw := &statusWriter{ResponseWriter: w, code: http.StatusOK}
+	rt := route(r.URL.Path)
+	defer func() {
+		s.metrics.observe(rt, r.Method, rw.code, time.Since(start))
+		s.log.Debug("request", "method", r.Method, "path", r.URL.Path, "status", rw.code, "bytes", rw.n,
+			"remote", r.RemoteAddr, "duration", time.Since(start).String())
+	}()
+	if len(r.URL.RawQuery) > s.opts.MaxQueryBytes {
+		s.fail(rw, r, http.StatusRequestURITooLong, fmt.Sprintf("query is longer than %d bytes (max_query_bytes)", s.opts.MaxQueryBytes), "")
+		return
+	}
+	p := r.URL.Path
+	switch rt {
+	case "/add":
+		s.methods(rw, r, s.serveAdd, http.MethodPut, http.MethodPost)
+	case "/chain":
+		s.methods(rw, r, s.needChain(s.serveChain), http.MethodGet, http.MethodHead)
+	case "/neighbours":
+		s.methods(rw, r, s.serveNeighbours, http.MethodGet, http.MethodHead)
+	case "/neighbours/{addr}":
+		s.methods(rw, r, s.serveRemoveNeighbour, http.MethodDelete)
+	case "/data":
+		s.methods(rw, r, s.serveData, http.MethodGet, http.MethodHead)
+	case "/data/{id}":
+		s.methods(rw, r, s.serveStatus, http.MethodGet, http.MethodHead)
+	case "/health":
+		s.methods(rw, r, s.serveHealth, http.MethodGet, http.MethodHead)
+	case "/blocks":
+		s.methods(rw, r, s.needChain(s.serveBlocks), http.MethodGet, http.MethodHead)
+	case "/blocks/{ref}":
+		s.methods(rw, r, s.needChain(s.serveBlock), http.MethodGet, http.MethodHead)
+	case "/announce":
+		s.methods(rw, r, s.serveAnnounce, http.MethodPost)
+	case "/events":
+		s.methods(rw, r, s.serveEvents, http.MethodGet)
+	case "/metrics":
+		s.methods(rw, r, s.metrics.serve, http.MethodGet, http.MethodHead)
+	case "ui":
+		s.methods(rw, r, s.serveUI, http.MethodGet, http.MethodHead)
+	default:
+		// The seed's answer, with its wording.
+		s.reply(rw, http.StatusNotFound, map[string]string{"message": fmt.Sprintf("'%s' is not a valid endpoint!", strings.TrimPrefix(p, "/"))})
+	}
+}
+
+// methods runs h if the request's method is allowed, else answers 405.
+func (s *Server) methods(w http.ResponseWriter, r *http.Request, h http.HandlerFunc, allowed ...string) {
+	for _, m := range allowed {
+		if r.Method == m {
+			h(w, r)
+			return
+		}
+	}
+	w.Header().Set("Allow", strings.Join(allowed, ", "))
+	s.fail(w, r, http.StatusMethodNotAllowed, fmt.Sprintf("method %s is not allowed on %s (use %s)", r.Method, r.URL.Path, strings.Join(allowed, " or ")), "")
+}
+
+// needChain answers 503 until the chain exists.
+func (s *Server) needChain(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if s.node.chainView() == nil {
+			w.Header().Set("Retry-After", "2")
+			s.fail(w, r, http.StatusServiceUnavailable, "no chain in this node's directory yet", "")
+			return
+		}
+		h(w, r)
+	}
+}
+
+// reply writes v as JSON with status code.
+func (s *Server) reply(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false) // keeps embedded blocks canonical
+	_ = enc.Encode(v)
+}
+
+// fail answers an error: {"message": msg or the error, "error": detail}.
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, code int, detail, message string) {
+	if message == "" {
+		message = detail
+	}
+	body := map[string]string{"message": message}
+	if detail != message {
+		body["error"] = detail
+	}
+	s.reply(w, code, body)
+}
+
+// statusWriter records the status code and size of a response.
+type statusWriter struct {
+	http.ResponseWriter
+	code  int
+	n     int64
+	wrote bool
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if !w.wrote {
+		w.code, w.wrote = code, true
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(p []byte) (int, error) {
+	w.wrote = true
+	n, err := w.ResponseWriter.Write(p)
+	w.n += int64(n)
+	return n, err
+}
+
+// Unwrap lets http.ResponseController reach the real writer (Flush,
+// deadlines).
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+const (
+	msgAdded   = "Message added!"
+	msgNoAdded = "No Message added!"
+)
+
+// addRequest is the JSON body /add accepts.
+type addRequest struct {
+	Message *string `json:"message"`
+	ID      string  `json:"id,omitempty"`
+}
+
+// serveAdd stores a message: PUT or POST, the message in the query
+// (?message=, as the seed), a JSON body {"message": ..., "id": ...} or a
+// form. It answers 200 only once the message is durably pending.
+func (s *Server) serveAdd(w http.ResponseWriter, r *http.Request) {
+	text, id, err := s.parseAdd(w, r)
+	if err != nil {
+		code := http.StatusBadRequest
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			code = http.StatusRequestEntityTooLarge
+			err = fmt.Errorf("request body is larger than %d bytes (max_body_bytes)", s.opts.MaxBodyBytes)
+		}
+		s.fail(w, r, code, err.Error(), msgNoAdded)
+		return
+	}
+	if err := chain.CheckMessage(text); err != nil {
+		code := http.StatusBadRequest
+		if len(text) > chain.MaxMessageBytes {
+			code = http.StatusRequestEntityTooLarge
+			err = fmt.Errorf("message is longer than %d bytes (max_message_bytes)", chain.MaxMessageBytes)
+		}
+		s.fail(w, r, code, err.Error(), msgNoAdded)
+		return
+	}
+	if id == "" {
+		id = chain.NewID()
+	} else if !chain.ValidID(id) {
+		s.fail(w, r, http.StatusBadRequest, "id must be a lowercase UUID (8-4-4-4-12 hex digits)", msgNoAdded)
+		return
+	} else if st, ok := s.node.messageStatus(id); ok {
+		// A retry of a message we already have: same answer, nothing stored.
+		if st.Message != text {
+			s.fail(w, r, http.StatusConflict, "id "+id+" is already used by another message", msgNoAdded)
+			return
+		}
+		s.reply(w, http.StatusOK, map[string]any{"message": msgAdded, "id": id, "status": st.Status, "duplicate": true})
+		return
+	}
+	if s.node.pendingCount() >= s.opts.MaxPending {
+		w.Header().Set("Retry-After", "10")
+		s.fail(w, r, http.StatusServiceUnavailable, fmt.Sprintf("too many pending messages (max_pending %d)", s.opts.MaxPending), msgNoAdded)
+		return
+	}
+	e := store.PendingEntry{ID: id, Message: text, Received: uint64(time.Now().UnixMilli())}
+	if err := s.adds.add(r.Context(), e); err != nil {
+		s.log.Error("could not store a message", "error", err)
+		s.fail(w, r, http.StatusServiceUnavailable, "could not store the message: "+err.Error(), msgNoAdded)
+		return
+	}
+	s.metrics.added.Inc()
+	s.reply(w, http.StatusOK, map[string]any{"message": msgAdded, "id": id, "status": "pending"})
+}
+
+func (s *Server) parseAdd(w http.ResponseWriter, r *http.Request) (text, id string, err error) {
+	q := r.URL.Query()
+	if q.Has("message") {
+		return q.Get("message"), q.Get("id"), nil
+	}
+	body := http.MaxBytesReader(w, r.Body, s.opts.MaxBodyBytes)
+	ct := r.Header.Get("Content-Type")
+	switch {
+	case strings.HasPrefix(ct, "application/x-www-form-urlencoded"):
+		if err := r.ParseForm(); err != nil {
+			return "", "", err
+		}
+		if !r.PostForm.Has("message") {
+			return "", "", errors.New("missing parameter message")
+		}
+		return r.PostForm.Get("message"), r.PostForm.Get("id"), nil
+	case strings.HasPrefix(ct, "application/json") || ct == "":
+		raw, err := io.ReadAll(body)
+		if err != nil {
+			return "", "", err
+		}
+		if len(strings.TrimSpace(string(raw))) == 0 {
+			return "", "", errors.New("missing parameter message (in the query, a JSON body or a form)")
+		}
+		var req addRequest
+		dec := json.NewDecoder(strings.NewReader(string(raw)))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&req); err != nil {
+			return "", "", fmt.Errorf("body is not a JSON object {\"message\": ...}: %v", err)
+		}
+		if req.Message == nil {
+			return "", "", errors.New("missing field message")
+		}
+		return *req.Message, req.ID, nil
+	default:
+		return "", "", fmt.Errorf("unsupported content type %q (use a query parameter, JSON or a form)", ct)
+	}
+}
+
+// serveChain streams {"chain": [blocks...], "length": n}, reading the
+// blocks from the file in pages so memory does not grow with the chain.
+func (s *Server) serveChain(w http.ResponseWriter, r *http.Request) {
+	v := s.node.chainView()
+	tip := v.Height()
+	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(10 * time.Minute))
+	w.Header().Set("Content-Type", "application/json")
+	if r.Method == http.MethodHead {
+		return
+	}
+	_, _ = io.WriteString(w, `{"chain":[`)
+	const page = 4096
+	for from := uint64(0); from <= tip; from += page {
+		err := v.Lines(from, min(from+page-1, tip), func(i uint64, line []byte) error {
+			if i > 0 {
+				_, _ = io.WriteString(w, ",\n")
+			}
+			_, err := w.Write(line)
+			return err
+		})
+		if err != nil {
+			return // the client went away, or the file was replaced: cut short
+		}
+	}
+	fmt.Fprintf(w, `],"length":%d}`+"\n", tip+1)
+}
+
+func (s *Server) serveNeighbours(w http.ResponseWriter, r *http.Request) {
+	ns := s.node.neighbours()
+	s.reply(w, http.StatusOK, map[string]any{"neighbours": ns, "length": len(ns)})
+}
+
+// isLoopback reports whether the request comes from this machine.
+func isLoopback(r *http.Request) bool {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return false
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// authorized reports whether r may use admin endpoints: from loopback, or
+// with the node's token (Authorization: Bearer <token>).
+func (s *Server) authorized(r *http.Request) bool {
+	if isLoopback(r) {
+		return true
+	}
+	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	return ok && constantTimeEqual(tok, s.token)
+}
+
+// serveRemoveNeighbour is DELETE /neighbours/<addr>: the seed's wished-for
+// neighbour removal. The address stays out for an hour.
+func (s *Server) serveRemoveNeighbour(w http.ResponseWriter, r *http.Request) {
+	if !s.authorized(r) {
+		s.fail(w, r, http.StatusForbidden, "removing a neighbour needs a request from this machine or the admin token (Authorization: Bearer <token from admin.token>)", "")
+		return
+	}
+	raw := strings.TrimPrefix(r.URL.Path, "/neighbours/")
+	a, err := peer.ParseAddr(raw)
+	if err != nil {
+		s.fail(w, r, http.StatusBadRequest, err.Error(), "")
+		return
+	}
+	found := false
+	err = peer.UpdateBook(r.Context(), s.dir, func(b *peer.Book) error {
+		found = b.Remove(a, time.Now())
+		return nil
+	})
+	if err != nil {
+		s.fail(w, r, http.StatusServiceUnavailable, "could not update the neighbour list: "+err.Error(), "")
+		return
+	}
+	s.node.refreshBook()
+	if !found {
+		s.reply(w, http.StatusNotFound, map[string]string{"message": "'" + string(a) + "' is not a neighbour (it is kept out for an hour anyway)"})
+		return
+	}
+	s.reply(w, http.StatusOK, map[string]string{"message": "Neighbour removed!", "neighbour": string(a)})
+}
+
+// maxDataList bounds the entries /data lists (the count is always exact).
+const maxDataList = 10_000
+
+func (s *Server) serveData(w http.ResponseWriter, r *http.Request) {
+	es, total := s.node.pendingList(maxDataList)
+	s.reply(w, http.StatusOK, map[string]any{"data": es, "length": total, "truncated": total > len(es)})
+}
+
+func (s *Server) serveStatus(w http.ResponseWriter, r *http.Request) {
+	id := strings.TrimPrefix(r.URL.Path, "/data/")
+	if !chain.ValidID(id) {
+		s.fail(w, r, http.StatusBadRequest, "id must be a lowercase UUID (8-4-4-4-12 hex digits)", "")
+		return
+	}
+	st, ok := s.node.messageStatus(id)
+	if !ok {
+		s.reply(w, http.StatusNotFound, map[string]string{"message": "unknown message id " + id, "id": id, "status": "unknown"})
+		return
+	}
+	s.reply(w, http.StatusOK, st)
+}
+
+func (s *Server) serveHealth(w http.ResponseWriter, r *http.Request) {
+	h := s.node.health()
+	h.Version = s.opts.Version
+	code := http.StatusOK
+	if h.Status != "ok" {
+		code = http.StatusServiceUnavailable
+	}
+	s.reply(w, code, h)
+}
+
+// blocksPage is the /blocks answer.
+type blocksPage struct {
+	Blocks  []json.RawMessage `json:"blocks"`
+	Tip     uint64            `json:"tip"`
+	TipHash chain.Hash        `json:"tip_hash"`
+	Genesis chain.Hash        `json:"genesis"`
+	More    bool              `json:"more"`
+}
+
+// serveBlocks answers one page of blocks: ?from=H gives the blocks after
+// height H (oldest first), ?before=H the page of blocks just before H; limit
+// sets the page size. Cost depends on the page, not the chain length.
+func (s *Server) serveBlocks(w http.ResponseWriter, r *http.Request) {
+	v := s.node.chainView()
+	q := r.URL.Query()
+	limit := DefaultPageBlocks
+	if q.Has("limit") {
+		n, err := strconv.Atoi(q.Get("limit"))
+		if err != nil || n < 1 {
+			s.fail(w, r, http.StatusBadRequest, "limit must be a positive integer", "")
+			return
+		}
+		if n > s.opts.MaxPageBlocks {
+			s.fail(w, r, http.StatusBadRequest, fmt.Sprintf("limit %d is larger than %d (max_page_blocks)", n, s.opts.MaxPageBlocks), "")
+			return
+		}
+		limit = n
+	}
+	tip := v.Tip()
+	var first, last uint64
+	switch {
+	case q.Has("from") && q.Has("before"):
+		s.fail(w, r, http.StatusBadRequest, "give from or before, not both", "")
+		return
+	case q.Has("before"):
+		before, err := strconv.ParseUint(q.Get("before"), 10, 64)
+		if err != nil {
+			s.fail(w, r, http.StatusBadRequest, "before must be a block height", "")
+			return
+		}
+		before = min(before, tip.Index+1)
+		if before == 0 {
+			s.reply(w, http.StatusOK, blocksPage{Blocks: []json.RawMessage{}, Tip: tip.Index, TipHash: tip.Hash, Genesis: v.Genesis()})
+			return
+		}
+		last = before - 1
+		first = last + 1 - min(uint64(limit), last+1)
+	default:
+		from := int64(-1)
+		if q.Has("from") {
+			f, err := strconv.ParseUint(q.Get("from"), 10, 63)
+			if err != nil {
+				s.fail(w, r, http.StatusBadRequest, "from must be a block height", "")
+				return
+			}
+			from = int64(f)
+		}
+		if uint64(from+1) > tip.Index {
+			s.reply(w, http.StatusOK, blocksPage{Blocks: []json.RawMessage{}, Tip: tip.Index, TipHash: tip.Hash, Genesis: v.Genesis()})
+			return
+		}
+		first = uint64(from + 1)
+		last = min(first+uint64(limit)-1, tip.Index)
+	}
+	page := blocksPage{Blocks: make([]json.RawMessage, 0, last-first+1), Tip: tip.Index, TipHash: tip.Hash, Genesis: v.Genesis()}
+	size := 0
+	err := v.Lines(first, last, func(i uint64, line []byte) error {
+		if size+len(line) > s.opts.MaxPageBytes && len(page.Blocks) > 0 {
+			return errPageFull
+		}
+		size += len(line)
+		page.Blocks = append(page.Blocks, append(json.RawMessage(nil), line...))
+		return nil
+	})
+	if err != nil && !errors.Is(err, errPageFull) {
+		s.fail(w, r, http.StatusServiceUnavailable, "read blocks: "+err.Error(), "")
+		return
+	}
+	page.More = first+uint64(len(page.Blocks))-1 < tip.Index && !q.Has("before") || q.Has("before") && first > 0
+	s.reply(w, http.StatusOK, page)
+}
+
+var errPageFull = errors.New("page full")
+
+// serveBlock answers /blocks/<index> or /blocks/<hash>.
+func (s *Server) serveBlock(w http.ResponseWriter, r *http.Request) {
+	v := s.node.chainView()
+	ref := strings.TrimPrefix(r.URL.Path, "/blocks/")
+	var i uint64
+	if len(ref) == 64 {
+		h, err := chain.ParseHash(ref)
+		if err != nil {
+			s.fail(w, r, http.StatusBadRequest, err.Error(), "")
+			return
+		}
+		idx, ok := v.IndexOf(h)
+		if !ok {
+			s.reply(w, http.StatusNotFound, map[string]string{"message": "no block with hash " + ref})
+			return
+		}
+		i = idx
+	} else {
+		n, err := strconv.ParseUint(ref, 10, 63)
+		if err != nil {
+			s.fail(w, r, http.StatusBadRequest, "want a block height or a 64-digit hash", "")
+			return
+		}
+		if n > v.Height() {
+			s.reply(w, http.StatusNotFound, map[string]string{"message": fmt.Sprintf("no block %d (the tip is %d)", n, v.Height())})
+			return
+		}
+		i = n
+	}
+	line, err := v.Line(i)
+	if err != nil {
+		s.fail(w, r, http.StatusServiceUnavailable, err.Error(), "")
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(append(line, '\n'))
+}

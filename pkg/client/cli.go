@@ -1,0 +1,323 @@
+package client
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/bc-chain/bc/pkg/chain"
+	"github.com/bc-chain/bc/pkg/cli"
+)
+
+// nodeFlags are the flags both clients share.
+type nodeFlags struct {
+	Node    string        `help:"Node to talk to: host:port, host (port 12345) or http://host:port." default:"localhost:12345" env:"BC_NODE"`
+	Timeout time.Duration `help:"Timeout of each request." default:"10s" env:"BC_TIMEOUT"`
+}
+
+// AddCLI is bc-add's command line.
+type AddCLI struct {
+	cli.Common
+	nodeFlags
+	Messages []string      `arg:"" optional:"" name:"message" help:"Messages to add, one per argument; none reads one per line from stdin."`
+	Wait     bool          `help:"Wait until each message is in a block and print the block's index after its id."`
+	WaitFor  time.Duration `help:"How long --wait waits." default:"2m"`
+}
+
+// AddMain runs bc-add and returns its exit code.
+func AddMain(args []string) int {
+	var c AddCLI
+	return cli.Main("bc-add", "Add messages to a bc node (the seed's `blockchain add`); prints each message's id.", &c, &c.Common, args, c.run)
+}
+
+func (c *AddCLI) run(ctx context.Context, env *cli.Env) error {
+	cl, err := New(c.Node, c.Timeout)
+	if err != nil {
+		return err
+	}
+	out := bufio.NewWriter(env.Stdout)
+	defer out.Flush()
+	var refused int
+	add := func(msg string) error {
+		res, err := cl.Add(ctx, msg, "")
+		if err != nil {
+			if ExitCode(err) == cli.ExitFailed {
+				refused++
+				fmt.Fprintf(env.Stderr, "bc-add: %q refused: %v\n", truncate(msg, 40), err)
+				return nil
+			}
+			return wrap(err)
+		}
+		if !c.Wait {
+			fmt.Fprintln(out, res.ID)
+			return out.Flush()
+		}
+		block, err := c.waitMined(ctx, cl, res.ID)
+		if err != nil {
+			return wrap(err)
+		}
+		fmt.Fprintf(out, "%s\t%d\n", res.ID, block)
+		return out.Flush()
+	}
+	if len(c.Messages) > 0 {
+		for _, m := range c.Messages {
+			if err := add(m); err != nil {
+				return err
+			}
+		}
+	} else {
+		sc := bufio.NewScanner(env.Stdin)
+		sc.Buffer(make([]byte, 64<<10), 1<<20)
+		for sc.Scan() {
+			if sc.Text() == "" {
+				continue
+			}
+			if err := add(sc.Text()); err != nil {
+				return err
+			}
+		}
+		if err := sc.Err(); err != nil {
+			return fmt.Errorf("read stdin: %w", err)
+		}
+	}
+	if refused > 0 {
+		return cli.Failed(fmt.Errorf("the node refused %d message(s)", refused))
+	}
+	return nil
+}
+
+func (c *AddCLI) waitMined(ctx context.Context, cl *Client, id string) (uint64, error) {
+	deadline := time.Now().Add(c.WaitFor)
+	for {
+		st, err := cl.MessageStatus(ctx, id)
+		if err == nil && st.Status == "mined" && st.Block != nil {
+			return *st.Block, nil
+		}
+		if time.Now().After(deadline) {
+			return 0, fmt.Errorf("message %s is not in a block after %v", id, c.WaitFor)
+		}
+		select {
+		case <-time.After(200 * time.Millisecond):
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		}
+	}
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
+
+// GetCLI is bc-get's command line.
+type GetCLI struct {
+	cli.Common
+	nodeFlags
+	What []string `arg:"" name:"what" help:"chain | neighbours | data | health | block N|HASH | status ID"`
+	JSON bool     `help:"Print JSON even on a terminal (it is the default when stdout is not one)."`
+}
+
+// GetMain runs bc-get and returns its exit code.
+func GetMain(args []string) int {
+	var c GetCLI
+	return cli.Main("bc-get", "Read from a bc node (the seed's `blockchain get`): JSON for pipes, tables on a terminal. `bc-get chain | bc-verify` verifies a node's chain.",
+		&c, &c.Common, args, c.run)
+}
+
+func (c *GetCLI) run(ctx context.Context, env *cli.Env) error {
+	cl, err := New(c.Node, c.Timeout)
+	if err != nil {
+		return err
+	}
+	human := !c.JSON && cli.IsTerminal(env.Stdout)
+	what, args := c.What[0], c.What[1:]
+	want := func(n int, usage string) error {
+		if len(args) != n {
+			return fmt.Errorf("usage: bc-get %s", usage)
+		}
+		return nil
+	}
+	var path, usage string
+	switch what {
+	case "chain":
+		path, usage = "/chain", "chain"
+	case "neighbours", "neighbors":
+		path, usage = "/neighbours", "neighbours"
+	case "data":
+		path, usage = "/data", "data"
+	case "health":
+		path, usage = "/health", "health"
+	case "block":
+		if err := want(1, "block N|HASH"); err != nil {
+			return err
+		}
+		path = "/blocks/" + args[0]
+	case "status":
+		if err := want(1, "status ID"); err != nil {
+			return err
+		}
+		path = "/data/" + args[0]
+	default:
+		return fmt.Errorf("unknown %q: want chain, neighbours, data, health, block N or status ID", what)
+	}
+	if usage != "" {
+		if err := want(0, usage); err != nil {
+			return err
+		}
+	}
+	if what == "chain" && !human {
+		return wrap(c.stream(ctx, cl, env.Stdout))
+	}
+	raw, err := cl.getRaw(ctx, path)
+	var ae *APIError
+	if err != nil && !(what == "health" && errors.As(err, &ae) && ae.Code == http.StatusServiceUnavailable) {
+		return wrap(err)
+	}
+	if what == "health" && err != nil {
+		// A node that is not healthy still says why: show it, exit 1.
+		raw, _ = json.Marshal(map[string]string{"status": "unavailable", "reason": ae.Message})
+	}
+	if !human {
+		_, werr := env.Stdout.Write(raw)
+		if err != nil {
+			return wrap(err)
+		}
+		return werr
+	}
+	out := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
+	defer out.Flush()
+	if perr := printHuman(out, what, raw); perr != nil {
+		return perr
+	}
+	return wrap(err)
+}
+
+// stream copies /chain to w without holding it in memory.
+func (c *GetCLI) stream(ctx context.Context, cl *Client, w io.Writer) error {
+	slow := &http.Client{Transport: cl.http.Transport} // no overall timeout: chains can be long
+	streaming := &Client{base: cl.base, http: slow}
+	resp, err := streaming.do(ctx, http.MethodGet, "/chain", nil, "")
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	_, err = io.Copy(w, resp.Body)
+	return err
+}
+
+// printHuman renders an answer as a table or key: value lines.
+func printHuman(w io.Writer, what string, raw []byte) error {
+	switch what {
+	case "chain":
+		var doc struct {
+			Chain  []chain.Block `json:"chain"`
+			Length int           `json:"length"`
+		}
+		if err := json.Unmarshal(raw, &doc); err != nil {
+			return fmt.Errorf("decode /chain: %w", err)
+		}
+		fmt.Fprintln(w, "INDEX\tTIME\tHASH\tMESSAGES")
+		for _, b := range doc.Chain {
+			fmt.Fprintf(w, "%d\t%s\t%.16s…\t%s\n", b.Index, b.Time().Format(time.DateTime), b.Hash, messages(b.Data))
+		}
+		fmt.Fprintf(w, "(%d blocks)\n", doc.Length)
+	case "neighbours", "neighbors":
+		var doc struct {
+			Neighbours []string `json:"neighbours"`
+		}
+		if err := json.Unmarshal(raw, &doc); err != nil {
+			return err
+		}
+		if len(doc.Neighbours) == 0 {
+			fmt.Fprintln(w, "(no neighbours)")
+		}
+		for _, n := range doc.Neighbours {
+			fmt.Fprintln(w, n)
+		}
+	case "data":
+		var doc struct {
+			Data []struct {
+				ID       string `json:"id"`
+				Message  string `json:"message"`
+				Received int64  `json:"received"`
+			} `json:"data"`
+			Length int `json:"length"`
+		}
+		if err := json.Unmarshal(raw, &doc); err != nil {
+			return err
+		}
+		fmt.Fprintln(w, "ID\tRECEIVED\tMESSAGE")
+		for _, d := range doc.Data {
+			fmt.Fprintf(w, "%s\t%s\t%s\n", d.ID, time.UnixMilli(d.Received).Format(time.DateTime), oneLine(d.Message))
+		}
+		fmt.Fprintf(w, "(%d pending)\n", doc.Length)
+	case "block":
+		var b chain.Block
+		if err := json.Unmarshal(raw, &b); err != nil {
+			return err
+		}
+		fmt.Fprintf(w, "index\t%d\ntime\t%s\nhash\t%s\nprevious\t%s\nproof\t%d\n", b.Index, b.Time().Format(time.RFC3339Nano), b.Hash, b.PrevHash, b.Proof)
+		if b.Params != nil {
+			fmt.Fprintf(w, "params\tnetwork %s, strategy %s, difficulty %d\n", b.Params.Network, b.Params.Strategy, b.Params.Difficulty)
+		}
+		for _, m := range b.Data {
+			fmt.Fprintf(w, "message\t%s\t%s\n", m.ID, oneLine(m.Text))
+		}
+	case "status":
+		var st Status
+		if err := json.Unmarshal(raw, &st); err != nil {
+			return err
+		}
+		if st.Status == "mined" && st.Block != nil {
+			fmt.Fprintf(w, "%s\tin block %d (%d confirmation%s)\n", st.ID, *st.Block, st.Confirmations, plural(st.Confirmations))
+		} else {
+			fmt.Fprintf(w, "%s\t%s\n", st.ID, st.Status)
+		}
+	default: // health
+		var m map[string]any
+		if err := json.Unmarshal(raw, &m); err != nil {
+			return err
+		}
+		keys := make([]string, 0, len(m))
+		for k := range m {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			v, _ := json.Marshal(m[k])
+			fmt.Fprintf(w, "%s\t%s\n", k, strings.Trim(string(v), `"`))
+		}
+	}
+	return nil
+}
+
+func plural(n uint64) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
+
+func messages(ms []chain.Message) string {
+	parts := make([]string, len(ms))
+	for i, m := range ms {
+		parts[i] = strconv.Quote(truncate(m.Text, 60))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// oneLine keeps a message on its table row.
+func oneLine(s string) string {
+	return strings.NewReplacer("\n", `\n`, "\r", `\r`, "\t", `\t`).Replace(truncate(s, 100))
+}

@@ -1,0 +1,146 @@
+package peer
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/bc-chain/bc/pkg/store"
+)
+
+// Book is the neighbour list file (neighbours.json) of a chain directory:
+// bc-gossip keeps it, bc-serve serves and edits it (DELETE /neighbours).
+type Book struct {
+	// Neighbours are the peers this node talks to, at most the maximum.
+	Neighbours []Addr `json:"neighbours"`
+	// Known are addresses learned and not (or no longer) neighbours, kept to
+	// replace neighbours that fail.
+	Known []Known `json:"known"`
+	// Removed are addresses an administrator removed; they are not added
+	// back before Until (Unix ms).
+	Removed []Removed `json:"removed"`
+	// Updated is when the book was last written (Unix ms).
+	Updated int64 `json:"updated"`
+}
+
+// Known is an address learned from a peer or given on the command line.
+type Known struct {
+	Addr     Addr   `json:"addr"`
+	From     Addr   `json:"from,omitempty"` // who told us ("" when configured)
+	Failures int    `json:"failures"`       // consecutive failed contacts
+	LastOK   int64  `json:"last_ok"`        // Unix ms of the last successful contact
+	Banned   int64  `json:"banned_until"`   // Unix ms; set after invalid data
+	Reason   string `json:"reason,omitempty"`
+}
+
+// Removed is an address removed by an administrator.
+type Removed struct {
+	Addr  Addr  `json:"addr"`
+	Until int64 `json:"until"`
+}
+
+// RemovalBan is how long an address removed by an administrator stays out.
+const RemovalBan = time.Hour
+
+// maxBookBytes bounds the neighbour file a reader accepts.
+const maxBookBytes = 4 << 20
+
+// ReadBook reads the neighbour list of d; a missing file is an empty book.
+func ReadBook(d *store.Dir) (Book, error) {
+	var b Book
+	data, err := d.ReadFile(store.NeighboursFile)
+	if err != nil {
+		return b, err
+	}
+	if len(data) == 0 {
+		return b, nil
+	}
+	if len(data) > maxBookBytes {
+		return b, fmt.Errorf("%s is larger than %d bytes", store.NeighboursFile, maxBookBytes)
+	}
+	if err := json.Unmarshal(data, &b); err != nil {
+		return b, fmt.Errorf("read %s: %w", store.NeighboursFile, err)
+	}
+	return b, nil
+}
+
+// Encode returns the file content.
+func (b *Book) Encode() []byte {
+	if b.Neighbours == nil {
+		b.Neighbours = []Addr{}
+	}
+	if b.Known == nil {
+		b.Known = []Known{}
+	}
+	if b.Removed == nil {
+		b.Removed = []Removed{}
+	}
+	sort.Slice(b.Known, func(i, j int) bool { return b.Known[i].Addr < b.Known[j].Addr })
+	out, _ := json.MarshalIndent(b, "", "  ")
+	return append(out, '\n')
+}
+
+// UpdateBook changes the neighbour list under its lock and writes it
+// atomically.
+func UpdateBook(ctx context.Context, d *store.Dir, fn func(b *Book) error) error {
+	return d.Update(ctx, store.NeighboursFile, store.NeighboursLock, func(old []byte) ([]byte, error) {
+		var b Book
+		if len(old) > 0 {
+			if err := json.Unmarshal(old, &b); err != nil {
+				// A damaged book is rebuilt rather than blocking every edit.
+				b = Book{}
+			}
+		}
+		if err := fn(&b); err != nil {
+			return nil, err
+		}
+		b.Updated = time.Now().UnixMilli()
+		return b.Encode(), nil
+	})
+}
+
+// Remove takes a from the neighbours and known addresses and keeps it out
+// for RemovalBan. It reports whether a was a neighbour or known.
+func (b *Book) Remove(a Addr, now time.Time) bool {
+	found := false
+	kept := b.Neighbours[:0]
+	for _, n := range b.Neighbours {
+		if n == a {
+			found = true
+			continue
+		}
+		kept = append(kept, n)
+	}
+	b.Neighbours = kept
+	known := b.Known[:0]
+	for _, k := range b.Known {
+		if k.Addr == a {
+			found = true
+			continue
+		}
+		known = append(known, k)
+	}
+	b.Known = known
+	until := now.Add(RemovalBan).UnixMilli()
+	for i := range b.Removed {
+		if b.Removed[i].Addr == a {
+			b.Removed[i].Until = until
+			return found
+		}
+	}
+	b.Removed = append(b.Removed, Removed{Addr: a, Until: until})
+	return found
+}
+
+// IsRemoved reports whether a was removed by an administrator and is
+// still kept out.
+func (b *Book) IsRemoved(a Addr, now time.Time) bool {
+	for _, r := range b.Removed {
+		if r.Addr == a && r.Until > now.UnixMilli() {
+			return true
+		}
+	}
+	return false
+}
