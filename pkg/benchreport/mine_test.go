@@ -98,5 +98,5 @@ func benchMineLatency(t *testing.T, r *report, bin string) {
 	r.add(Row{Section: "bc-mine", What: fmt.Sprintf("pending message written → block appended, difficulty 0, p50 / p90 / max of %d", n),
 		Bc:         fmt.Sprintf("%.1f / %.1f / %.1f ms", ms(p50), ms(lat[len(lat)*9/10]), ms(lat[len(lat)-1])),
 		Comparison: "the seed's miner polls its queue in a busy loop", Ratio: "—",
-		Bar:        fmt.Sprintf("p50 < 50 ms: %s", pass(p50 < 50*time.Millisecond))})
+		Bar: fmt.Sprintf("p50 < 50 ms: %s", pass(p50 < 50*time.Millisecond))})
 }
