@@ -1,0 +1,147 @@
+package api_test
+
+import (
+	"context"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/chromedp"
+)
+
+// chromium returns Debian's Chromium, or skips the test saying how to get it.
+func chromium(t *testing.T) string {
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	t.Skip("no Chromium: install Debian's package (apt-get install chromium) to run the browser test; .ci/run does")
+	return ""
+}
+
+// artifactDir is where the browser test leaves its screenshot.
+func artifactDir(t *testing.T) string {
+	dir := os.Getenv("BC_ARTIFACT_DIR")
+	if dir == "" {
+		dir = filepath.Join("..", "..", "bin", "artifacts")
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	abs, _ := filepath.Abs(dir)
+	return abs
+}
+
+// A real browser: load the UI, add a message through the form and see it
+// become a block without reloading; hostile messages show as text and run
+// nothing.
+func TestBrowserUI(t *testing.T) {
+	exe := chromium(t)
+	n := startNode(t, true, 14)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(exe), chromedp.NoSandbox, chromedp.Headless, chromedp.DisableGPU,
+		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-quic", true), chromedp.Flag("no-first-run", true),
+		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1280, 1000),
+	)
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
+	defer cancelAlloc()
+	bctx, cancelBrowser := chromedp.NewContext(allocCtx)
+	defer cancelBrowser()
+
+	var dialogs atomic.Int32
+	must(t, chromedp.Listen(bctx, func(ev any) {
+		if _, ok := ev.(*page.EventJavascriptDialogOpening); ok {
+			dialogs.Add(1)
+			go func() {
+				_, _ = chromedp.Call(bctx, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: false})
+			}()
+		}
+	}))
+
+	const hostile = `<img src=x onerror="window.__pwned=1;alert(1)"> & <b>bold?</b>`
+	must(t, chromedp.Do(bctx,
+		chromedp.Navigate(n.url+"/"),
+		chromedp.WaitVisible(chromedp.CSS(`#blocks li.block`)),
+		chromedp.WaitVisible(chromedp.CSS(`#live`)),
+	))
+	// Wait for the live stream before acting, so the block event is seen.
+	waitText(t, bctx, "#live", "live")
+	must(t, chromedp.Do(bctx,
+		chromedp.SendKeys(chromedp.CSS(`#message`), hostile),
+		chromedp.Click(chromedp.CSS(`#add-button`)),
+		chromedp.WaitVisible(chromedp.CSS(`#tracked li`)),
+	))
+	// The message is followed until it is in a block, without a reload.
+	waitText(t, bctx, "#tracked li .state", "in block #")
+
+	// A second hostile message through the API arrives live.
+	scriptMsg := `<script>window.__pwned=2</script>`
+	n.req(t, "PUT", "/add?message="+url.QueryEscape(scriptMsg), "", "").expect(t, 200)
+	waitFor(t, bctx, `[...document.querySelectorAll('#blocks .messages li')].some(li => li.textContent === `+jsString(scriptMsg)+`)`)
+
+	shown, err := chromedp.Run(bctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll('#blocks .messages li')].map(li => li.textContent)`))
+	must(t, err)
+	imgs, err := chromedp.Run(bctx, chromedp.Evaluate[int](`document.querySelectorAll('#blocks img, #tracked img, #pending img').length`))
+	must(t, err)
+	scripts, err := chromedp.Run(bctx, chromedp.Evaluate[int](`document.querySelectorAll('body script').length`))
+	must(t, err)
+	pwned, err := chromedp.Run(bctx, chromedp.Evaluate[bool](`window.__pwned !== undefined`))
+	must(t, err)
+	screenshot, err := chromedp.Run(bctx, chromedp.FullScreenshot(100))
+	must(t, err)
+	found := false
+	for _, s := range shown {
+		if s == hostile {
+			found = true
+		}
+	}
+	if !found {
+		t.Fatalf("the hostile message is not shown as text; blocks show %q", shown)
+	}
+	if imgs != 0 || scripts != 0 || pwned || dialogs.Load() != 0 {
+		t.Fatalf("a message was interpreted as HTML: %d img, %d script, pwned %v, %d dialogs", imgs, scripts, pwned, dialogs.Load())
+	}
+	path := filepath.Join(artifactDir(t), "ui.png")
+	must(t, os.WriteFile(path, screenshot, 0o644))
+	t.Logf("screenshot: %s", path)
+}
+
+func jsString(s string) string {
+	return "`" + strings.NewReplacer("\\", "\\\\", "`", "\\`", "$", "\\$").Replace(s) + "`"
+}
+
+// waitText waits until the element's text contains want.
+func waitText(t *testing.T, ctx context.Context, sel, want string) {
+	t.Helper()
+	waitFor(t, ctx, `(document.querySelector(`+jsString(sel)+`) || {}).textContent?.includes(`+jsString(want)+`)`)
+}
+
+// waitFor polls a JavaScript condition for up to 30 s.
+func waitFor(t *testing.T, ctx context.Context, cond string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`!!(`+cond+`)`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			html, _ := chromedp.Run(ctx, chromedp.OuterHTML(chromedp.CSS("body")))
+			t.Fatalf("timed out waiting for %s; page:\n%.3000s", cond, html)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
