@@ -5,6 +5,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -69,7 +70,7 @@ func TestReport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, b := range []string{"bc-verify", "bc-mine", "bc-pow-default", "bc-pow-classic", "bc-pow-scrypt"} {
+	for _, b := range []string{"bc-verify", "bc-mine", "bc-serve", "bc-pow-default", "bc-pow-classic", "bc-pow-scrypt"} {
 		if _, err := os.Stat(filepath.Join(bin, b)); err != nil {
 			t.Fatalf("%s not built: run make build (%v)", b, err)
 		}
@@ -79,6 +80,7 @@ func TestReport(t *testing.T) {
 	benchCancel(t, r)
 	benchMineLatency(t, r, bin)
 	benchVerify(t, r, bin)
+	benchServe(t, r, bin)
 	md := r.markdown(machine())
 	fmt.Println(md)
 	if err := os.WriteFile(*reportPath, []byte(md), 0o644); err != nil {
@@ -285,4 +287,13 @@ func benchVerify(t *testing.T, r *report, bin string) {
 		Bar:        fmt.Sprintf("≥ 300,000 blocks/s (aim 1,000,000): %s", pass(rate >= 300000))})
 	r.add(Row{Section: sec, What: "peak RSS of that run", Bc: fmt.Sprintf("%.1f MiB", float64(rss)/(1<<20)),
 		Comparison: "—", Ratio: "—", Bar: fmt.Sprintf("< 64 MiB: %s", pass(rss < 64<<20))})
+}
+
+func freePort(t *testing.T) int {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
 }
