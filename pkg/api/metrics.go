@@ -15,6 +15,7 @@ type metrics struct {
 	reg      *prometheus.Registry
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
+	bytes    *prometheus.CounterVec
 	added    prometheus.Counter
 	handler  http.Handler
 }
@@ -28,12 +29,15 @@ func newMetrics(s *Server) *metrics {
 		Name: "bc_http_request_duration_seconds", Help: "HTTP request latency by endpoint.",
 		Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 10},
 	}, []string{"route"})
+	m.bytes = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "bc_http_response_bytes_total", Help: "Bytes of response bodies by endpoint.",
+	}, []string{"route"})
 	m.added = prometheus.NewCounter(prometheus.CounterOpts{Name: "bc_messages_added_total", Help: "Messages accepted by /add."})
 	gauge := func(name, help string, f func() float64) prometheus.Collector {
 		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, f)
 	}
 	n := s.node
-	m.reg.MustRegister(m.requests, m.latency, m.added,
+	m.reg.MustRegister(m.requests, m.latency, m.bytes, m.added,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		gauge("bc_chain_height", "Index of the tip block.", func() float64 {
 			if v := n.chainView(); v != nil {
@@ -66,9 +70,10 @@ func newMetrics(s *Server) *metrics {
 	return m
 }
 
-func (m *metrics) observe(route, method string, code int, d time.Duration) {
+func (m *metrics) observe(route, method string, code int, d time.Duration, n int64) {
 	m.requests.WithLabelValues(route, method, strconv.Itoa(code)).Inc()
 	m.latency.WithLabelValues(route).Observe(d.Seconds())
+	m.bytes.WithLabelValues(route).Add(float64(n))
 }
 
 func (m *metrics) serve(w http.ResponseWriter, r *http.Request) { m.handler.ServeHTTP(w, r) }

@@ -25,7 +25,9 @@ type node struct {
 	mu       sync.RWMutex
 	view     *store.View // nil until the chain exists
 	follower *store.PendingLog
-	pending  []store.PendingEntry // not yet in the chain, in arrival order
+	all      []store.PendingEntry // every entry of the pending log, each id once
+	known    map[string]bool      // ids in all
+	pending  []store.PendingEntry // the entries not in the chain, in arrival order
 	pendIdx  map[string]int       // id -> index in pending
 	book     peer.Book
 	bookErr  error
@@ -36,7 +38,7 @@ type node struct {
 }
 
 func newNode(d *store.Dir, log *slog.Logger, h *hub) *node {
-	return &node{dir: d, log: log, hub: h, started: time.Now(), follower: d.FollowPending(), pendIdx: map[string]int{}}
+	return &node{dir: d, log: log, hub: h, started: time.Now(), follower: d.FollowPending(), pendIdx: map[string]int{}, known: map[string]bool{}}
 }
 
 func (n *node) close() {
@@ -106,6 +108,12 @@ func (n *node) refreshChain() {
 	if !changed {
 		return
 	}
+	if ch.Replaced {
+		// Blocks were dropped: their messages may be pending again.
+		n.mu.Lock()
+		n.rebuildPendingLocked()
+		n.mu.Unlock()
+	}
 	if ch.Replaced || ch.Tip-ch.OldTip > maxEventBlocks {
 		n.hub.publish("replaced", map[string]any{"fork": ch.Fork, "tip": ch.Tip, "old_tip": ch.OldTip})
 		return
@@ -135,11 +143,12 @@ func (n *node) refreshPending() {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if reset {
-		n.pending, n.pendIdx = nil, map[string]int{}
+		n.all, n.known = nil, map[string]bool{}
+		n.rebuildPendingLocked()
 	}
 	published := 0
 	for _, e := range news {
-		if n.addPendingLocked(e) && published < maxEventPending {
+		if n.addEntryLocked(e) && published < maxEventPending {
 			n.hub.publish("pending", e)
 			published++
 		}
@@ -147,17 +156,32 @@ func (n *node) refreshPending() {
 	n.dropMinedLocked()
 }
 
-// addPendingLocked adds e unless it is known or mined (n.mu held).
-func (n *node) addPendingLocked(e store.PendingEntry) bool {
-	if _, ok := n.pendIdx[e.ID]; ok {
+// addEntryLocked records a log entry and reports whether it is newly
+// pending (n.mu held).
+func (n *node) addEntryLocked(e store.PendingEntry) bool {
+	if n.known[e.ID] {
 		return false
 	}
+	n.known[e.ID] = true
+	n.all = append(n.all, e)
 	if n.view != nil && n.view.HasID(e.ID) {
 		return false
 	}
 	n.pendIdx[e.ID] = len(n.pending)
 	n.pending = append(n.pending, e)
 	return true
+}
+
+// rebuildPendingLocked derives the pending list from every entry and the
+// chain as it is now (n.mu held).
+func (n *node) rebuildPendingLocked() {
+	n.pending, n.pendIdx = n.pending[:0], map[string]int{}
+	for _, e := range n.all {
+		if n.view == nil || !n.view.HasID(e.ID) {
+			n.pendIdx[e.ID] = len(n.pending)
+			n.pending = append(n.pending, e)
+		}
+	}
 }
 
 // dropMinedLocked removes the entries whose block is in the chain (n.mu held).
@@ -211,7 +235,7 @@ func (n *node) acked(es []store.PendingEntry) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	for _, e := range es {
-		if n.addPendingLocked(e) {
+		if n.addEntryLocked(e) {
 			n.hub.publish("pending", e)
 		}
 	}
@@ -286,6 +310,7 @@ type Health struct {
 	Miner      *MinerHealth `json:"miner,omitempty"`
 	Gossip     *peer.Status `json:"gossip,omitempty"`
 	Version    string       `json:"version,omitempty"`
+	NodeID     string       `json:"node_id,omitempty"`
 }
 
 // MinerHealth is the miner part of /health.

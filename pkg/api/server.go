@@ -97,6 +97,7 @@ type Server struct {
 	adds    *committer
 	metrics *metrics
 	token   string
+	nodeID  string
 	done    chan struct{} // closed at shutdown: ends event streams
 }
 
@@ -107,8 +108,12 @@ func New(d *store.Dir, log *slog.Logger, opts Options) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("admin token: %w", err)
 	}
+	id, err := d.NodeID()
+	if err != nil {
+		return nil, err
+	}
 	h := newHub(opts.MaxEventClients)
-	s := &Server{dir: d, log: log, opts: opts, hub: h, token: tok, done: make(chan struct{})}
+	s := &Server{dir: d, log: log, opts: opts, hub: h, token: tok, nodeID: id, done: make(chan struct{})}
 	s.node = newNode(d, log, h)
 	s.adds = newCommitter(d, s.node)
 	s.metrics = newMetrics(s)
@@ -194,7 +199,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rw := &statusWriter{ResponseWriter: w, code: http.StatusOK}
 	rt := route(r.URL.Path)
 	defer func() {
-		s.metrics.observe(rt, r.Method, rw.code, time.Since(start))
+		s.metrics.observe(rt, r.Method, rw.code, time.Since(start), rw.n)
 		s.log.Debug("request", "method", r.Method, "path", r.URL.Path, "status", rw.code, "bytes", rw.n,
 			"remote", r.RemoteAddr, "duration", time.Since(start).String())
 	}()
@@ -516,7 +521,7 @@ func (s *Server) serveStatus(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) serveHealth(w http.ResponseWriter, r *http.Request) {
 	h := s.node.health()
-	h.Version = s.opts.Version
+	h.Version, h.NodeID = s.opts.Version, s.nodeID
 	code := http.StatusOK
 	if h.Status != "ok" {
 		code = http.StatusServiceUnavailable

@@ -143,12 +143,14 @@ func (m *Miner) refresh() error {
 
 // Candidates returns the pending messages the next block would carry.
 func (m *Miner) candidates() []chain.Message {
-	return m.pending.take(m.cfg.MaxMessages, m.view.HasID)
+	msgs, _ := m.pending.take(m.cfg.MaxMessages, m.view.HasID)
+	return msgs
 }
 
 // Pending returns how many pending messages are not in the chain yet.
 func (m *Miner) Pending() int {
-	return len(m.pending.take(chain.MaxMessages, m.view.HasID))
+	msgs, _ := m.pending.take(chain.MaxMessages, m.view.HasID)
+	return len(msgs)
 }
 
 // ErrIdle is returned by MineOne when nothing is pending.
@@ -258,11 +260,19 @@ func (m *Miner) append(ctx context.Context, b *chain.Block, tip chain.Summary, r
 }
 
 // compact drops mined entries from the pending log once they are many.
+// CompactPending decides under the exclusive pending lock, with the chain
+// read again there: a reorg (which re-pends messages under the shared lock
+// before it replaces the chain) cannot slip in between.
 func (m *Miner) compact(ctx context.Context) {
-	if m.pending.minedSince(m.view.HasID) < compactAfter {
+	if _, mined := m.pending.take(0, m.view.HasID); mined < compactAfter {
 		return
 	}
-	_, dropped, err := m.dir.CompactPending(ctx, func(e store.PendingEntry) bool { return !m.view.HasID(e.ID) })
+	_, dropped, err := m.dir.CompactPending(ctx, func() (func(store.PendingEntry) bool, error) {
+		if _, _, err := m.view.Refresh(); err != nil {
+			return nil, err
+		}
+		return func(e store.PendingEntry) bool { return !m.view.HasID(e.ID) }, nil
+	})
 	if err != nil {
 		m.log.Warn("could not compact the pending log", "error", err)
 		return

@@ -5,13 +5,14 @@ import (
 	"github.com/bc-chain/bc/pkg/store"
 )
 
-// pendingSet follows the pending log and keeps the entries not yet seen in
-// the chain, in the order they arrived, each id once.
+// pendingSet follows the pending log and keeps every entry it holds (each
+// id once, in arrival order). Whether an entry is pending is decided when a
+// block is packed, against the chain as it is then: an entry whose block is
+// dropped by a reorg becomes pending again without any new line.
 type pendingSet struct {
 	log     *store.PendingLog
 	entries []store.PendingEntry
 	ids     map[string]bool
-	mined   int // entries dropped because their block is in the chain
 }
 
 func newPendingSet(d *store.Dir) *pendingSet {
@@ -43,18 +44,15 @@ func (p *pendingSet) refresh() error {
 const blockBudget = chain.MaxLineBytes - 4096
 
 // take returns up to n messages that are not in the chain, oldest first,
-// that fit in one block line. Entries found in the chain are dropped.
-func (p *pendingSet) take(n int, inChain func(id string) bool) []chain.Message {
+// that fit in one block line, and how many entries the chain already has.
+func (p *pendingSet) take(n int, inChain func(id string) bool) ([]chain.Message, int) {
 	var out []chain.Message
-	size := 0
-	kept := p.entries[:0]
+	size, mined := 0, 0
 	for _, e := range p.entries {
 		if inChain(e.ID) {
-			delete(p.ids, e.ID)
-			p.mined++
+			mined++
 			continue
 		}
-		kept = append(kept, e)
 		if len(out) == n {
 			continue
 		}
@@ -65,18 +63,5 @@ func (p *pendingSet) take(n int, inChain func(id string) bool) []chain.Message {
 		size += s
 		out = append(out, chain.Message{ID: e.ID, Text: e.Message})
 	}
-	clear(p.entries[len(kept):])
-	p.entries = kept
-	return out
-}
-
-// minedSince returns how many entries were dropped as mined since the last
-// call that returned at least compactAfter (so the caller compacts then).
-func (p *pendingSet) minedSince(inChain func(string) bool) int {
-	p.take(0, inChain)
-	n := p.mined
-	if n >= compactAfter {
-		p.mined = 0
-	}
-	return n
+	return out, mined
 }

@@ -31,8 +31,13 @@ type Known struct {
 	From     Addr   `json:"from,omitempty"` // who told us ("" when configured)
 	Failures int    `json:"failures"`       // consecutive failed contacts
 	LastOK   int64  `json:"last_ok"`        // Unix ms of the last successful contact
+	LastFail int64  `json:"last_fail"`      // Unix ms of the last failure
 	Banned   int64  `json:"banned_until"`   // Unix ms; set after invalid data
 	Reason   string `json:"reason,omitempty"`
+	// Trust is the most private scope this address may be dialled at:
+	// "configured" (given by the operator), or the scope of the peer that
+	// relayed it ("loopback", "private", "public").
+	Trust string `json:"trust"`
 }
 
 // Removed is an address removed by an administrator.
@@ -143,4 +148,49 @@ func (b *Book) IsRemoved(a Addr, now time.Time) bool {
 		}
 	}
 	return false
+}
+
+// known returns the entry of a, or nil.
+func (b *Book) known(a Addr) *Known {
+	for i := range b.Known {
+		if b.Known[i].Addr == a {
+			return &b.Known[i]
+		}
+	}
+	return nil
+}
+
+func (b *Book) isNeighbour(a Addr) bool {
+	for _, n := range b.Neighbours {
+		if n == a {
+			return true
+		}
+	}
+	return false
+}
+
+// trustOf returns the dial trust of a (public when unknown).
+func (b *Book) trustOf(a Addr) Scope {
+	if k := b.known(a); k != nil {
+		switch k.Trust {
+		case "configured":
+			return ScopeConfigured
+		case "loopback":
+			return ScopeLoopback
+		case "private":
+			return ScopePrivate
+		}
+	}
+	return ScopePublic
+}
+
+// dropNeighbour removes a from the neighbours (it stays known).
+func (b *Book) dropNeighbour(a Addr) {
+	kept := b.Neighbours[:0]
+	for _, n := range b.Neighbours {
+		if n != a {
+			kept = append(kept, n)
+		}
+	}
+	b.Neighbours = kept
 }

@@ -17,10 +17,12 @@ import (
 	"context"
 	"log/slog"
 	"os"
+	"os/signal"
 	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -48,6 +50,7 @@ const WatchdogInterval = 200 * time.Millisecond
 // host closes it. It exits the process if the host dies first.
 func Serve(s Strategy) {
 	go watchParent(os.Getppid(), WatchdogInterval, func() { os.Exit(3) })
+	go graceTERM(2 * time.Second)
 	plugin.Serve(&plugin.ServeConfig{
 		HandshakeConfig: pow.Handshake,
 		Plugins:         pow.PluginMap(s),
@@ -69,6 +72,18 @@ func watchParent(original int, every time.Duration, onDeath func()) {
 			return
 		}
 	}
+}
+
+// graceTERM gives the host time to close the plugin itself when SIGTERM
+// reaches the whole process group (systemd, a terminal, timeout(1)): the
+// host then ends the plugin cleanly instead of losing it in mid-call. If the
+// host does not, the plugin exits after grace.
+func graceTERM(grace time.Duration) {
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, syscall.SIGTERM)
+	<-ch
+	time.Sleep(grace)
+	os.Exit(0)
 }
 
 // Logger returns a logger whose records reach the host's log with their

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -140,6 +141,18 @@ func (d *Dir) AdminToken() (string, error) {
 		return "", err
 	}
 	return tok, nil
+}
+
+// NodeID returns a stable identifier of this node (derived from its admin
+// token, so that it needs no file of its own): bc-serve shows it in /health
+// and bc-gossip uses it to recognise an address that points back at itself.
+func (d *Dir) NodeID() (string, error) {
+	tok, err := d.AdminToken()
+	if err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256([]byte("bc-node-id\x00" + tok))
+	return hex.EncodeToString(sum[:8]), nil
 }
 
 // ReadFile reads a file of the directory; a missing file gives nil, nil.

@@ -60,6 +60,14 @@ func ParsePendingLine(line []byte) (PendingEntry, error) {
 	return e, e.Validate()
 }
 
+// HoldPending takes the shared pending lock: while it is held no compaction
+// runs. A reorg holds it from re-pending the messages of the blocks it drops
+// until the chain is replaced, so that a compaction cannot judge those
+// messages by the old chain and drop them.
+func (d *Dir) HoldPending(ctx context.Context) (*Lock, error) {
+	return d.lock(ctx, PendingLock, true, d.lockWait)
+}
+
 // AddPending appends entries to the pending log and returns once they are
 // on disk (one write and one fdatasync for the whole batch).
 func (d *Dir) AddPending(ctx context.Context, entries []PendingEntry) error {
@@ -202,15 +210,21 @@ func (p *PendingLog) Read() (entries []PendingEntry, reset bool, err error) {
 	return entries, reset, nil
 }
 
-// CompactPending rewrites the pending log without the entries for which
-// keep returns false (and without repeated ids), atomically and under the
-// exclusive pending lock. It returns how many entries were kept and dropped.
-func (d *Dir) CompactPending(ctx context.Context, keep func(PendingEntry) bool) (kept, dropped int, err error) {
+// CompactPending rewrites the pending log without the entries for which the
+// keep function returns false (and without repeated ids), atomically and
+// under the exclusive pending lock. decide is called under that lock to get
+// keep, so that it judges against the chain as it is then. It returns how
+// many entries were kept and dropped.
+func (d *Dir) CompactPending(ctx context.Context, decide func() (func(PendingEntry) bool, error)) (kept, dropped int, err error) {
 	l, err := d.lock(ctx, PendingLock, false, d.lockWait)
 	if err != nil {
 		return 0, 0, err
 	}
 	defer l.Unlock()
+	keep, err := decide()
+	if err != nil {
+		return 0, 0, err
+	}
 	log := d.FollowPending()
 	entries, _, err := log.Read()
 	log.Close()

@@ -326,7 +326,9 @@ func TestPendingLog(t *testing.T) {
 	if err := d.AddPending(ctx, []store.PendingEntry{{ID: "nope", Message: "x"}}); err == nil {
 		t.Fatal("bad id accepted")
 	}
-	kept, dropped, err := d.CompactPending(ctx, func(e store.PendingEntry) bool { return e.ID != e1.ID })
+	kept, dropped, err := d.CompactPending(ctx, func() (func(store.PendingEntry) bool, error) {
+		return func(e store.PendingEntry) bool { return e.ID != e1.ID }, nil
+	})
 	must(t, err)
 	if kept != 4 || dropped != 1 {
 		t.Fatalf("compaction kept %d dropped %d", kept, dropped)

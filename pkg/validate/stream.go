@@ -218,6 +218,19 @@ func (s *Stream) collect(wait bool) error {
 	return nil
 }
 
+// Flush waits until every block added so far has had its proof checked and
+// returns the first error, if any; after it returns nil, every block added
+// is valid and may be written.
+func (s *Stream) Flush() error {
+	if s.final != nil {
+		return s.final
+	}
+	if err := s.flush(); err != nil {
+		return s.fail(err)
+	}
+	return nil
+}
+
 // flush verifies everything added so far.
 func (s *Stream) flush() error {
 	if s.verifier != nil {

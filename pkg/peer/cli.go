@@ -1,0 +1,99 @@
+package peer
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/bc-chain/bc/pkg/cli"
+	"github.com/bc-chain/bc/pkg/store"
+)
+
+// CLI is bc-gossip's command line.
+type CLI struct {
+	cli.Common
+	Peers         string        `help:"Comma-separated peers: host:port, host (port 12345) or http://host:port; localhost means 127.0.0.1." aliases:"neighbours" env:"BC_PEERS" placeholder:"LIST"`
+	Advertise     string        `help:"This node's own reachable address (host:port), announced to peers and never taken as a neighbour." env:"BC_ADVERTISE" placeholder:"HOST:PORT"`
+	MaxNeighbours int           `help:"Most neighbours, as the seed's maximum." default:"3" env:"BC_MAX_NEIGHBOURS"`
+	GossipEvery   time.Duration `name:"gossip-interval" help:"Interval of neighbour discovery (the seed's gossip job)." default:"20s" env:"BC_GOSSIP_INTERVAL"`
+	SyncEvery     time.Duration `name:"sync-interval" help:"Interval of the chain sync fallback (announcements do the real work)." default:"10s" env:"BC_SYNC_INTERVAL"`
+	DataEvery     time.Duration `name:"data-interval" help:"Interval of the pending-data sync." default:"5s" env:"BC_DATA_INTERVAL"`
+	Timeout       time.Duration `help:"Timeout of each request to a peer." default:"5s" env:"BC_PEER_TIMEOUT"`
+	Rescan        time.Duration `help:"Safety-net rescan interval of the chain directory." default:"5s" env:"BC_RESCAN"`
+	WaitChain     time.Duration `help:"How long to wait for bc-mine to create the chain in an empty directory." default:"1m"`
+}
+
+// Main runs bc-gossip with args and returns its exit code.
+func Main(args []string) int {
+	var c CLI
+	return cli.Main("bc-gossip", "Keep a node in step with its neighbours: find peers, adopt the chain with most work, spread pending messages and new blocks.",
+		&c, &c.Common, args, c.run)
+}
+
+func (c *CLI) run(ctx context.Context, env *cli.Env) error {
+	peers, err := ParseList(c.Peers)
+	if err != nil {
+		return fmt.Errorf("--peers: %w", err)
+	}
+	var adv Addr
+	if c.Advertise != "" {
+		if adv, err = ParseAddr(c.Advertise); err != nil {
+			return fmt.Errorf("--advertise: %w", err)
+		}
+	}
+	dir, err := env.OpenDir()
+	if err != nil {
+		return err
+	}
+	inst, err := dir.Instance("bc-gossip")
+	if err != nil {
+		return err
+	}
+	defer inst.Unlock()
+	if err := waitForChain(ctx, dir, c.WaitChain); err != nil {
+		return err
+	}
+	g0, err := dir.Init(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if _, err := dir.Recover(ctx); err != nil {
+		return err
+	}
+	plugin, err := env.LoadStrategy(ctx, g0.Params.Strategy)
+	if err != nil {
+		return err
+	}
+	defer plugin.Close()
+	g, err := New(dir, plugin, Config{
+		Peers: peers, Advertise: adv, MaxNeighbours: c.MaxNeighbours,
+		GossipEvery: c.GossipEvery, SyncEvery: c.SyncEvery, DataEvery: c.DataEvery, Timeout: c.Timeout, Rescan: c.Rescan,
+	})
+	if err != nil {
+		return err
+	}
+	defer g.Close()
+	env.Log.Info("gossiping", "dir", dir.Path(), "peers", strings.Trim(fmt.Sprint(peers), "[]"), "advertise", string(adv),
+		"max_neighbours", c.MaxNeighbours, "height", g.view.Height())
+	err = g.Run(ctx, func() { cli.Ready(env) })
+	cli.Stopping()
+	return err
+}
+
+// waitForChain waits until bc-mine created the chain (a node's daemons may
+// start in any order).
+func waitForChain(ctx context.Context, d *store.Dir, wait time.Duration) error {
+	deadline := time.Now().Add(wait)
+	for !d.HasChain() {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s: %w after %v (start bc-mine, which creates it)", d.Path(), store.ErrNoChain, wait)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+	return nil
+}

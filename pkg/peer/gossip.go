@@ -1,0 +1,503 @@
+package peer
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/bc-chain/bc/pkg/chain"
+	"github.com/bc-chain/bc/pkg/store"
+	"github.com/bc-chain/bc/pkg/validate"
+)
+
+// Config tunes a Gossiper. The intervals default to the seed's.
+type Config struct {
+	Peers         []Addr // given by the operator
+	Advertise     Addr   // this node's own reachable address ("" if none)
+	MaxNeighbours int
+	GossipEvery   time.Duration // discovery (the seed's gossip job): 20 s
+	SyncEvery     time.Duration // chain sync fallback: 10 s
+	DataEvery     time.Duration // pending-data sync: 5 s
+	Timeout       time.Duration // per request to a peer
+	PageBlocks    int           // blocks per /blocks request
+	MaxFailures   int           // consecutive failures before a neighbour is dropped
+	BanInvalid    time.Duration // how long a peer that sent invalid blocks is left alone
+	BanGenesis    time.Duration // how long a peer of another chain is left alone
+	LearnPerPeer  int           // addresses taken from one /neighbours answer
+	LearnPerMin   int           // addresses learned per minute in all
+	MaxKnown      int           // addresses kept in the book
+	MaxReorgBytes int64         // blocks held in memory while a fork is checked
+	Rescan        time.Duration
+}
+
+// Defaults fills the zero fields.
+func (c *Config) Defaults() {
+	set := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	seti := func(i *int, v int) {
+		if *i <= 0 {
+			*i = v
+		}
+	}
+	seti(&c.MaxNeighbours, 3)
+	set(&c.GossipEvery, 20*time.Second)
+	set(&c.SyncEvery, 10*time.Second)
+	set(&c.DataEvery, 5*time.Second)
+	set(&c.Timeout, 5*time.Second)
+	seti(&c.PageBlocks, 1000)
+	seti(&c.MaxFailures, 3)
+	set(&c.BanInvalid, 10*time.Minute)
+	set(&c.BanGenesis, time.Hour)
+	seti(&c.LearnPerPeer, 16)
+	seti(&c.LearnPerMin, 64)
+	seti(&c.MaxKnown, 256)
+	if c.MaxReorgBytes <= 0 {
+		c.MaxReorgBytes = 256 << 20
+	}
+	set(&c.Rescan, store.DefaultPoll)
+}
+
+// Gossiper is a running bc-gossip.
+type Gossiper struct {
+	dir     *store.Dir
+	log     *slog.Logger
+	cfg     Config
+	client  *Client
+	verify  validate.Verifier
+	params  *chain.Params
+	genesis chain.Hash
+	view    *store.View
+	nodeID  string
+
+	mu       sync.Mutex
+	book     Book
+	stats    Status
+	learned  []time.Time // times of recent learnings (rate limit)
+	announce chan struct{}
+	syncReq  chan syncRequest
+	lastSent chain.Hash
+	// lastStatus is the status last written (Updated left zero).
+	lastStatus Status
+}
+
+type syncRequest struct {
+	peer Addr // "" means every neighbour
+}
+
+// New prepares a gossiper for d, whose chain must exist; v checks proofs of
+// work (the chain's strategy plugin).
+func New(d *store.Dir, v validate.Verifier, cfg Config) (*Gossiper, error) {
+	cfg.Defaults()
+	view, err := d.OpenView(store.ViewOptions{IDs: true, Hashes: true})
+	if err != nil {
+		return nil, err
+	}
+	id, err := d.NodeID()
+	if err != nil {
+		view.Close()
+		return nil, err
+	}
+	g := &Gossiper{
+		dir: d, log: d.Log(), cfg: cfg, client: NewClient(cfg.Timeout), verify: v,
+		params: view.Params(), genesis: view.Genesis(), view: view, nodeID: id,
+		announce: make(chan struct{}, 1), syncReq: make(chan syncRequest, 16),
+	}
+	if err := g.loadBook(); err != nil {
+		view.Close()
+		return nil, err
+	}
+	return g, nil
+}
+
+// Close releases files and connections.
+func (g *Gossiper) Close() {
+	g.view.Close()
+	g.client.Close()
+}
+
+// loadBook reads the neighbour list and adds the configured peers.
+func (g *Gossiper) loadBook() error {
+	return UpdateBook(context.Background(), g.dir, func(b *Book) error {
+		for _, p := range g.cfg.Peers {
+			if p == g.cfg.Advertise {
+				continue
+			}
+			k := b.known(p)
+			if k == nil {
+				b.Known = append(b.Known, Known{Addr: p})
+				k = &b.Known[len(b.Known)-1]
+			}
+			k.From, k.Failures, k.Banned, k.Reason = "", 0, 0, ""
+			k.Trust = ScopeConfigured.String()
+			if !b.isNeighbour(p) {
+				b.Neighbours = append(b.Neighbours, p)
+			}
+		}
+		g.mu.Lock()
+		g.book = *b
+		g.mu.Unlock()
+		return nil
+	})
+}
+
+// Stats returns the counters.
+func (g *Gossiper) Stats() Status {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	s := g.stats
+	s.Neighbours = len(g.book.Neighbours)
+	return s
+}
+
+// neighbours returns the current neighbours with their dial trust.
+func (g *Gossiper) neighbours() []target {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	out := make([]target, 0, len(g.book.Neighbours))
+	for _, a := range g.book.Neighbours {
+		out = append(out, target{addr: a, trust: g.book.trustOf(a)})
+	}
+	return out
+}
+
+// target is a peer with the trust its address was learned under.
+type target struct {
+	addr  Addr
+	trust Scope
+}
+
+// Run gossips until ctx ends.
+func (g *Gossiper) Run(ctx context.Context, ready func()) error {
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	run := func(name string, f func(context.Context)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			f(ctx)
+			g.log.Debug("stopped", "task", name)
+		}()
+	}
+	watchErr := make(chan error, 1)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		watchErr <- g.dir.Watch(ctx, g.cfg.Rescan, []string{store.InboxDir}, g.onFiles)
+	}()
+	run("sync", g.syncLoop)
+	run("announce", g.announceLoop)
+	run("discovery", g.every(g.cfg.GossipEvery, g.discover))
+	run("data", g.every(g.cfg.DataEvery, g.pullData))
+	run("status", g.every(2*time.Second, func(context.Context) { g.writeStatus(true) }))
+	g.requestSync("")
+	g.processInbox(ctx)
+	if ready != nil {
+		ready()
+	}
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-watchErr:
+	}
+	cancel()
+	wg.Wait()
+	g.writeStatus(false)
+	return err
+}
+
+// every returns a task that runs f now and then every d.
+func (g *Gossiper) every(d time.Duration, f func(context.Context)) func(context.Context) {
+	return func(ctx context.Context) {
+		t := time.NewTicker(d)
+		defer t.Stop()
+		for {
+			f(ctx)
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+		}
+	}
+}
+
+// onFiles reacts to changes in the chain directory (fsnotify hints).
+func (g *Gossiper) onFiles(changed map[string]bool) {
+	all := changed == nil
+	if all || changed[store.ChainFile] {
+		g.poke(g.announce)
+	}
+	if all || changed[store.NeighboursFile] {
+		if b, err := ReadBook(g.dir); err == nil {
+			g.mu.Lock()
+			g.book = b
+			g.mu.Unlock()
+		}
+	}
+	inbox := all
+	for name := range changed {
+		if strings.HasPrefix(name, store.InboxDir+string(filepath.Separator)) {
+			inbox = true
+		}
+	}
+	if inbox {
+		g.requestSync("inbox")
+	}
+}
+
+func (g *Gossiper) poke(ch chan struct{}) {
+	select {
+	case ch <- struct{}{}:
+	default:
+	}
+}
+
+// requestSync asks the sync loop for a round with peer ("" for all,
+// "inbox" to read the announcements first).
+func (g *Gossiper) requestSync(peer Addr) {
+	select {
+	case g.syncReq <- syncRequest{peer: peer}:
+	default:
+	}
+}
+
+// syncLoop runs chain syncs one at a time: on requests (announcements, a
+// new neighbour) and every SyncEvery as a fallback.
+func (g *Gossiper) syncLoop(ctx context.Context) {
+	t := time.NewTicker(g.cfg.SyncEvery)
+	defer t.Stop()
+	for {
+		var req syncRequest
+		select {
+		case <-ctx.Done():
+			return
+		case req = <-g.syncReq:
+		case <-t.C:
+		}
+		switch req.peer {
+		case "inbox":
+			g.processInbox(ctx)
+		default:
+			g.syncRound(ctx, req.peer)
+		}
+		g.mu.Lock()
+		g.stats.LastSync = time.Now().UnixMilli()
+		g.mu.Unlock()
+	}
+}
+
+// announceLoop tells every neighbour about a new local tip, at once.
+func (g *Gossiper) announceLoop(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-g.announce:
+		}
+		if _, _, err := g.view.Refresh(); err != nil {
+			g.log.Warn("cannot read the chain", "error", err)
+			continue
+		}
+		tip := g.view.Tip()
+		if tip.Hash == g.lastSent {
+			continue
+		}
+		a := Announcement{From: g.cfg.Advertise, Genesis: g.genesis, Height: tip.Index, Hash: tip.Hash}
+		first := uint64(0)
+		if tip.Index+1 > MaxAnnouncedBlocks {
+			first = tip.Index + 1 - MaxAnnouncedBlocks
+		}
+		_ = g.view.Lines(max(first, 1), tip.Index, func(_ uint64, line []byte) error {
+			a.Blocks = append(a.Blocks, string(line))
+			return nil
+		})
+		body, _ := json.Marshal(a)
+		var wg sync.WaitGroup
+		for _, n := range g.neighbours() {
+			wg.Add(1)
+			go func(n target) {
+				defer wg.Done()
+				if err := g.client.do(ctx, n.addr, n.trust, "POST", "/announce", body, 64<<10, nil); err != nil {
+					g.log.Debug("announcement not delivered", "peer", n.addr, "error", err)
+					return
+				}
+				g.mu.Lock()
+				g.stats.Announcements++
+				g.mu.Unlock()
+			}(n)
+		}
+		wg.Wait()
+		g.lastSent = tip.Hash
+	}
+}
+
+// processInbox applies the announcements bc-serve handed over.
+func (g *Gossiper) processInbox(ctx context.Context) {
+	dir := g.dir.File(store.InboxDir)
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	behind := false
+	var from []Addr
+	for _, e := range entries {
+		if !strings.HasPrefix(e.Name(), "announce-") || !strings.HasSuffix(e.Name(), ".json") {
+			continue
+		}
+		path := filepath.Join(dir, e.Name())
+		data, err := os.ReadFile(path)
+		_ = os.Remove(path)
+		if err != nil || len(data) > 8<<20 {
+			continue
+		}
+		var a Announcement
+		if json.Unmarshal(data, &a) != nil || a.Check() != nil || a.Genesis != g.genesis {
+			continue
+		}
+		if _, _, err := g.view.Refresh(); err != nil {
+			return
+		}
+		if a.Height <= g.view.Height() {
+			continue
+		}
+		if g.applyAnnounced(ctx, a) {
+			continue
+		}
+		behind = true
+		if a.From != "" {
+			from = append(from, a.From)
+		}
+	}
+	if !behind {
+		return
+	}
+	// The announced blocks did not connect: fetch from the announcer if we
+	// know it, else from everyone.
+	for _, a := range from {
+		if g.isNeighbour(a) {
+			g.syncRound(ctx, a)
+			return
+		}
+	}
+	g.syncRound(ctx, "")
+}
+
+func (g *Gossiper) isNeighbour(a Addr) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.book.isNeighbour(a)
+}
+
+// applyAnnounced appends announced blocks that extend the local tip, after
+// checking them. It reports whether the chain now has the announced tip.
+func (g *Gossiper) applyAnnounced(ctx context.Context, a Announcement) bool {
+	tip := g.view.Tip()
+	var lines [][]byte
+	for _, b := range a.Blocks {
+		var s chain.Summary
+		var p chain.Parser
+		if p.ParseSummary([]byte(b), &s) != nil {
+			return false
+		}
+		if s.Index > tip.Index {
+			lines = append(lines, []byte(b))
+		}
+	}
+	if len(lines) == 0 {
+		return false
+	}
+	var first chain.Summary
+	var p chain.Parser
+	if p.ParseSummary(lines[0], &first) != nil || first.Index != tip.Index+1 || first.PrevHash != tip.Hash {
+		return false
+	}
+	n, err := g.checkAndAppend(ctx, tip, lines)
+	if err != nil {
+		g.log.Debug("announced blocks not taken", "from", a.From, "error", err)
+		return false
+	}
+	g.log.Debug("took announced blocks", "from", a.From, "blocks", n, "height", g.view.Height())
+	return g.view.Tip().Hash == a.Hash
+}
+
+// checkAndAppend validates lines that continue tip (proofs included) and
+// appends them. It returns how many were appended.
+func (g *Gossiper) checkAndAppend(ctx context.Context, tip chain.Summary, lines [][]byte) (int, error) {
+	s := validate.NewStreamAfter(ctx, validate.Options{}, g.params, g.genesis, tip, g.verify)
+	for i, l := range lines {
+		if err := s.Add(int(tip.Index)+2+i, l); err != nil {
+			s.Close()
+			return 0, err
+		}
+	}
+	if err := s.Close(); err != nil {
+		return 0, err
+	}
+	if err := g.dir.Append(ctx, tip.Hash, lines); err != nil {
+		return 0, err
+	}
+	g.adopted(uint64(len(lines)))
+	if _, _, err := g.view.Refresh(); err != nil {
+		return len(lines), err
+	}
+	return len(lines), nil
+}
+
+func (g *Gossiper) adopted(n uint64) {
+	g.mu.Lock()
+	g.stats.BlocksAdopted += n
+	g.mu.Unlock()
+}
+
+// writeStatus publishes the counters for bc-serve when they changed.
+func (g *Gossiper) writeStatus(running bool) {
+	st := g.Stats()
+	st.PID, st.Running = os.Getpid(), running
+	g.mu.Lock()
+	same := st == g.lastStatus
+	g.mu.Unlock()
+	if same {
+		return
+	}
+	cur := st
+	st.Updated = time.Now().UnixMilli()
+	data, _ := json.Marshal(st)
+	if err := g.dir.WriteFileAtomic(StatusFile, append(data, '\n'), store.FileMode); err != nil {
+		g.log.Debug("cannot write the status file", "error", err)
+		return
+	}
+	g.mu.Lock()
+	g.lastStatus = cur
+	g.mu.Unlock()
+}
+
+// hostScope returns the scope of an address's host as it resolves now.
+func hostScope(a Addr) Scope {
+	ips, err := net.LookupIP(a.Host())
+	if err != nil || len(ips) == 0 {
+		return ScopePublic
+	}
+	return ScopeOf(ips[0])
+}
+
+var errOtherChain = errors.New("peer runs another chain")
+
+func describe(err error) string {
+	if err == nil {
+		return ""
+	}
+	return fmt.Sprint(err)
+}

@@ -1,0 +1,503 @@
+package peer_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/bc-chain/bc/pkg/api"
+	"github.com/bc-chain/bc/pkg/chain"
+	"github.com/bc-chain/bc/pkg/chaintest"
+	"github.com/bc-chain/bc/pkg/miner"
+	"github.com/bc-chain/bc/pkg/peer"
+	"github.com/bc-chain/bc/pkg/powsdk"
+	"github.com/bc-chain/bc/pkg/proctest"
+	"github.com/bc-chain/bc/pkg/store"
+	"github.com/bc-chain/bc/pkg/strategy"
+	"github.com/bc-chain/bc/pkg/verify"
+)
+
+var programs = []string{"bc-serve", "bc-mine", "bc-gossip", "bc-verify", "bc-pow-default"}
+
+func TestMain(m *testing.M) {
+	testscript.Main(m, map[string]func(){
+		"bc-serve":       func() { os.Exit(api.Main(os.Args[1:])) },
+		"bc-mine":        func() { os.Exit(miner.Main(os.Args[1:])) },
+		"bc-gossip":      func() { os.Exit(peer.Main(os.Args[1:])) },
+		"bc-verify":      func() { os.Exit(verify.Main(os.Args[1:])) },
+		"bc-pow-default": func() { powsdk.Serve(strategy.Default{}) },
+	})
+}
+
+func must(t testing.TB, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// testNode is one node: its directory, port and processes.
+type testNode struct {
+	t          *testing.T
+	bin        *proctest.Bin
+	name       string
+	dir        string
+	port       int
+	difficulty int
+	procs      map[string]*proctest.Proc
+}
+
+func (n *testNode) addr() string { return "127.0.0.1:" + strconv.Itoa(n.port) }
+func (n *testNode) url() string  { return "http://" + n.addr() }
+
+func newNode(t *testing.T, bin *proctest.Bin, name string, difficulty int) *testNode {
+	return &testNode{t: t, bin: bin, name: name, dir: t.TempDir(), port: proctest.FreePort(t), difficulty: difficulty, procs: map[string]*proctest.Proc{}}
+}
+
+// fast intervals so that tests do not wait for the seed's 5-20 s.
+var fastGossip = []string{"--gossip-interval", "1s", "--sync-interval", "1s", "--data-interval", "1s", "--timeout", "2s", "--rescan", "1s"}
+
+func (n *testNode) startMine(extra ...string) {
+	n.procs["bc-mine"] = n.bin.Start(n.t, "bc-mine", append([]string{"--dir", n.dir, "--difficulty", strconv.Itoa(n.difficulty), "--threads", "1"}, extra...)...)
+	d, _ := store.Open(n.dir, store.Options{})
+	proctest.Eventually(n.t, 10*time.Second, n.name+"'s chain", d.HasChain)
+}
+
+func (n *testNode) startServe() {
+	n.procs["bc-serve"] = n.bin.Start(n.t, "bc-serve", "--dir", n.dir, "--listen", n.addr())
+	proctest.Eventually(n.t, 10*time.Second, n.name+"'s bc-serve", func() bool {
+		r, err := http.Get(n.url() + "/health")
+		if err == nil {
+			r.Body.Close()
+		}
+		return err == nil
+	})
+}
+
+func (n *testNode) startGossip(peers ...string) {
+	args := append([]string{"--dir", n.dir, "--advertise", n.addr(), "--log-level", "debug"}, fastGossip...)
+	if len(peers) > 0 {
+		args = append(args, "--peers", strings.Join(peers, ","))
+	}
+	n.procs["bc-gossip"] = n.bin.Start(n.t, "bc-gossip", args...)
+}
+
+func (n *testNode) start(peers ...string) {
+	n.startMine()
+	n.startServe()
+	n.startGossip(peers...)
+}
+
+func (n *testNode) stop(name string) {
+	if p := n.procs[name]; p != nil {
+		p.Kill()
+		delete(n.procs, name)
+	}
+}
+
+func (n *testNode) health() map[string]any {
+	var h map[string]any
+	r, err := http.Get(n.url() + "/health")
+	if err != nil {
+		return nil
+	}
+	defer r.Body.Close()
+	_ = json.NewDecoder(r.Body).Decode(&h)
+	return h
+}
+
+func (n *testNode) height() int {
+	h := n.health()
+	if v, ok := h["height"].(float64); ok {
+		return int(v)
+	}
+	return -1
+}
+
+func (n *testNode) tip() string {
+	s, _ := n.health()["tip"].(string)
+	return s
+}
+
+func (n *testNode) add(msg string) string {
+	r, err := http.Post(n.url()+"/add", "application/json", strings.NewReader(fmt.Sprintf(`{"message":%q}`, msg)))
+	must(n.t, err)
+	defer r.Body.Close()
+	var res struct{ ID string }
+	must(n.t, json.NewDecoder(r.Body).Decode(&res))
+	if r.StatusCode != 200 {
+		n.t.Fatalf("add: %d", r.StatusCode)
+	}
+	return res.ID
+}
+
+// minedAt reports whether the message is in a block of n's chain.
+func (n *testNode) minedAt(id string) bool {
+	r, err := http.Get(n.url() + "/data/" + id)
+	if err != nil {
+		return false
+	}
+	defer r.Body.Close()
+	var st struct{ Status string }
+	_ = json.NewDecoder(r.Body).Decode(&st)
+	return st.Status == "mined"
+}
+
+// ids returns every message id in n's chain, with how often each appears.
+func (n *testNode) ids() map[string]int {
+	r, err := http.Get(n.url() + "/chain")
+	must(n.t, err)
+	defer r.Body.Close()
+	var doc struct{ Chain []chain.Block }
+	must(n.t, json.NewDecoder(r.Body).Decode(&doc))
+	out := map[string]int{}
+	for _, b := range doc.Chain[1:] {
+		for _, m := range b.Data {
+			out[m.ID]++
+		}
+	}
+	return out
+}
+
+func (n *testNode) verify() {
+	out, e, code := n.bin.Run(n.t, "", "bc-verify", n.dir+"/"+store.ChainFile)
+	if code != 0 {
+		n.t.Fatalf("%s: bc-verify: %s %s", n.name, out, e)
+	}
+}
+
+func (n *testNode) gossipStatus() peer.Status {
+	d, _ := store.Open(n.dir, store.Options{})
+	st, _ := peer.ReadStatus(d)
+	return st
+}
+
+// ring starts n nodes where node i's peer is node i+1.
+func ring(t *testing.T, count, difficulty int) []*testNode {
+	bin := proctest.NewBin(t, programs...)
+	nodes := make([]*testNode, count)
+	for i := range nodes {
+		nodes[i] = newNode(t, bin, fmt.Sprintf("node%d", i+1), difficulty)
+	}
+	for i, n := range nodes {
+		n.start(nodes[(i+1)%count].addr())
+	}
+	return nodes
+}
+
+func converged(nodes []*testNode) bool {
+	tip := nodes[0].tip()
+	for _, n := range nodes[1:] {
+		if n.tip() != tip || tip == "" {
+			return false
+		}
+	}
+	return true
+}
+
+// Three nodes in a ring: a message added at one node is in a block on all
+// three, quickly; the nodes end on one chain.
+func TestRingPropagation(t *testing.T) {
+	nodes := ring(t, 3, 16)
+	var times []time.Duration
+	for i := 0; i < 20; i++ {
+		start := time.Now()
+		id := nodes[0].add(fmt.Sprintf("message %d from node 1", i))
+		proctest.Eventually(t, 30*time.Second, "the message on all nodes", func() bool {
+			for _, n := range nodes {
+				if !n.minedAt(id) {
+					return false
+				}
+			}
+			return true
+		})
+		times = append(times, time.Since(start))
+	}
+	sort.Slice(times, func(i, j int) bool { return times[i] < times[j] })
+	t.Logf("message at node 1 → in a block on all 3 nodes (difficulty 16): p50 %v, max %v", times[len(times)/2], times[len(times)-1])
+	proctest.Eventually(t, 20*time.Second, "one chain on all nodes", func() bool { return converged(nodes) })
+	for _, n := range nodes {
+		n.verify()
+	}
+	// Discovery filled the neighbour lists beyond the ring.
+	proctest.Eventually(t, 20*time.Second, "every node to know the two others", func() bool {
+		for _, n := range nodes {
+			r, err := http.Get(n.url() + "/neighbours")
+			if err != nil {
+				return false
+			}
+			var doc struct{ Length int }
+			_ = json.NewDecoder(r.Body).Decode(&doc)
+			r.Body.Close()
+			if doc.Length != 2 {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+// A node stopped for a while catches up by fetching only what it missed.
+func TestCatchUp(t *testing.T) {
+	bin := proctest.NewBin(t, programs...)
+	a, b := newNode(t, bin, "a", 8), newNode(t, bin, "b", 8)
+	a.start(b.addr())
+	b.start(a.addr())
+	first := a.add("before the outage")
+	proctest.Eventually(t, 20*time.Second, "b to have the first message", func() bool { return b.minedAt(first) })
+	before := b.height()
+	for _, p := range []string{"bc-gossip", "bc-mine", "bc-serve"} {
+		b.stop(p)
+	}
+	var ids []string
+	for i := 0; i < 40; i++ {
+		ids = append(ids, a.add(fmt.Sprint("during the outage ", i)))
+		if i%10 == 9 {
+			last := ids[len(ids)-1]
+			proctest.Eventually(t, 20*time.Second, "a to mine", func() bool { return a.minedAt(last) })
+		}
+	}
+	proctest.Eventually(t, 20*time.Second, "a to mine everything", func() bool { return a.minedAt(ids[len(ids)-1]) })
+	missing := a.height() - before
+	b.startServe()
+	b.startGossip(a.addr())
+	proctest.Eventually(t, 30*time.Second, "b to catch up", func() bool { return b.tip() == a.tip() })
+	st := b.gossipStatus()
+	proctest.Eventually(t, 10*time.Second, "b's status file", func() bool { st = b.gossipStatus(); return st.BlocksAdopted > 0 })
+	if int(st.BlocksAdopted) != missing {
+		t.Fatalf("b fetched %d blocks, it missed %d", st.BlocksAdopted, missing)
+	}
+	t.Logf("b missed %d blocks and fetched exactly %d", missing, st.BlocksAdopted)
+	b.verify()
+}
+
+// Two partitions mine separately; once they can talk, both end on the one
+// with more work, and no acknowledged message is lost or mined twice.
+func TestPartitionsConverge(t *testing.T) {
+	bin := proctest.NewBin(t, programs...)
+	a, b := newNode(t, bin, "a", 8), newNode(t, bin, "b", 8)
+	a.start()
+	b.start()
+	var acked []string
+	for i := 0; i < 3; i++ {
+		id := a.add(fmt.Sprint("a alone ", i))
+		acked = append(acked, id)
+		proctest.Eventually(t, 20*time.Second, "a to mine", func() bool { return a.minedAt(id) })
+	}
+	for i := 0; i < 6; i++ {
+		id := b.add(fmt.Sprint("b alone ", i))
+		acked = append(acked, id)
+		proctest.Eventually(t, 20*time.Second, "b to mine", func() bool { return b.minedAt(id) })
+	}
+	if a.height() >= b.height() {
+		t.Fatalf("setup: a %d blocks, b %d", a.height(), b.height())
+	}
+	bTip := b.tip()
+	// Heal the partition.
+	a.stop("bc-gossip")
+	b.stop("bc-gossip")
+	a.startGossip(b.addr())
+	b.startGossip(a.addr())
+	proctest.Eventually(t, 60*time.Second, "every acknowledged message on both nodes", func() bool {
+		for _, id := range acked {
+			if !a.minedAt(id) || !b.minedAt(id) {
+				return false
+			}
+		}
+		return converged([]*testNode{a, b})
+	})
+	// b's blocks (more work) were kept: its old tip is in the common chain.
+	r, err := http.Get(a.url() + "/blocks/" + bTip)
+	must(t, err)
+	r.Body.Close()
+	if r.StatusCode != 200 {
+		t.Fatal("the chain with more work did not win")
+	}
+	for _, n := range []*testNode{a, b} {
+		n.verify()
+		for id, count := range n.ids() {
+			if count != 1 {
+				t.Fatalf("%s: message %s is in %d blocks", n.name, id, count)
+			}
+		}
+	}
+	proctest.Eventually(t, 10*time.Second, "a's status to show the reorg", func() bool { return a.gossipStatus().Reorgs > 0 })
+}
+
+// hostile is a fake peer that serves whatever a test wants.
+type hostile struct {
+	srv    *http.Server
+	addr   string
+	mu     sync.Mutex
+	health string
+	page   func(from int) string
+	delay  time.Duration
+	huge   bool
+	hits   int
+	l      net.Listener
+}
+
+func newHostile(t *testing.T) *hostile {
+	h := &hostile{}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	must(t, err)
+	h.l, h.addr = l, l.Addr().String()
+	h.srv = &http.Server{Handler: h}
+	go h.srv.Serve(l)
+	t.Cleanup(func() { h.srv.Close() })
+	return h
+}
+
+func (h *hostile) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h.mu.Lock()
+	h.hits++
+	delay, huge, health, page := h.delay, h.huge, h.health, h.page
+	h.mu.Unlock()
+	time.Sleep(delay)
+	if huge {
+		w.Header().Set("Content-Type", "application/json")
+		chunk := []byte(strings.Repeat(" ", 64<<10))
+		for i := 0; i < 2000; i++ { // 128 MB, far over any limit
+			if _, err := w.Write(chunk); err != nil {
+				return
+			}
+		}
+		return
+	}
+	switch {
+	case r.URL.Path == "/health":
+		io.WriteString(w, health)
+	case r.URL.Path == "/neighbours":
+		io.WriteString(w, `{"neighbours":[],"length":0}`)
+	case r.URL.Path == "/data":
+		io.WriteString(w, `{"data":[],"length":0}`)
+	case r.URL.Path == "/blocks":
+		q, _ := url.ParseQuery(r.URL.RawQuery)
+		if q.Has("before") {
+			b, _ := strconv.Atoi(q.Get("before"))
+			io.WriteString(w, page(-b))
+			return
+		}
+		from, _ := strconv.Atoi(q.Get("from"))
+		io.WriteString(w, page(from))
+	default:
+		http.NotFound(w, r)
+	}
+}
+
+func TestRejectsHostilePeers(t *testing.T) {
+	t.Run("bad proof", func(t *testing.T) { hostileChain(t, "proof") })
+	t.Run("broken link", func(t *testing.T) { hostileChain(t, "link") })
+	t.Run("other genesis", func(t *testing.T) { hostileChain(t, "genesis") })
+	t.Run("slow", func(t *testing.T) { stallingPeer(t, "slow") })
+	t.Run("oversized", func(t *testing.T) { stallingPeer(t, "huge") })
+}
+
+// hostileChain serves a longer chain that is invalid in one way and checks
+// the node never writes it.
+func hostileChain(t *testing.T, how string) {
+	bin := proctest.NewBin(t, programs...)
+	n := newNode(t, bin, "victim", 8)
+	n.startMine()
+	n.startServe()
+	before, err := os.ReadFile(n.dir + "/" + store.ChainFile)
+	must(t, err)
+	fake := newHostile(t)
+	lines, genesis := forgedChain(t, how, 30)
+	fake.health = fmt.Sprintf(`{"status":"ok","height":%d,"genesis":%q}`, len(lines)-1, genesis)
+	fake.page = func(from int) string { return pageOf(lines, genesis, from) }
+	n.startGossip(fake.addr)
+	proctest.Eventually(t, 20*time.Second, "the peer to be dropped", func() bool {
+		return strings.Contains(n.procs["bc-gossip"].Output(), "dropped a peer")
+	})
+	after, err := os.ReadFile(n.dir + "/" + store.ChainFile)
+	must(t, err)
+	if string(after) != string(before) {
+		t.Fatalf("the node wrote blocks from a hostile peer (%s)", how)
+	}
+	n.verify()
+}
+
+// forgedChain builds a chain of length blocks on the node's genesis
+// (difficulty 8, network bc), broken as told.
+func forgedChain(t *testing.T, how string, length int) ([]string, string) {
+	params := chain.Params{Version: 1, Network: "bc", Strategy: "default", Difficulty: 8}
+	if how == "genesis" {
+		params.Network = "elsewhere"
+	}
+	b, err := chaintest.NewBuilderParams(strategy.Default{}, params)
+	must(t, err)
+	must(t, b.AddN(length, 1))
+	var lines []string
+	for i, blk := range b.Blocks {
+		c := *blk
+		if i == length/2 {
+			switch how {
+			case "proof":
+				for c.Proof++; ; c.Proof++ {
+					c.Hash = c.ComputeHash()
+					if c.Hash[0] != 0 {
+						break
+					}
+				}
+			case "link":
+				c.PrevHash = chain.Hash{1}
+				c.Hash = c.ComputeHash()
+			}
+		}
+		lines = append(lines, string(c.AppendJSON(nil)))
+	}
+	return lines, b.Blocks[0].Hash.String()
+}
+
+// pageOf answers /blocks?from=from (or ?before=-from) from lines.
+func pageOf(lines []string, genesis string, from int) string {
+	var blocks []string
+	if from < 0 { // before
+		before := -from
+		lo := max(0, before-1)
+		blocks = lines[lo:min(before, len(lines))]
+	} else if from+1 < len(lines) {
+		blocks = lines[from+1 : min(len(lines), from+1+1000)]
+	}
+	return fmt.Sprintf(`{"blocks":[%s],"tip":%d,"tip_hash":"","genesis":%q,"more":false}`, strings.Join(blocks, ","), len(lines)-1, genesis)
+}
+
+// stallingPeer: a slow or oversized peer does not stop the node from
+// syncing with a good one.
+func stallingPeer(t *testing.T, how string) {
+	bin := proctest.NewBin(t, programs...)
+	good, n := newNode(t, bin, "good", 8), newNode(t, bin, "victim", 8)
+	good.start()
+	for i := 0; i < 5; i++ {
+		id := good.add(fmt.Sprint("good ", i))
+		proctest.Eventually(t, 20*time.Second, "good to mine", func() bool { return good.minedAt(id) })
+	}
+	fake := newHostile(t)
+	lines, genesis := forgedChain(t, "none", 50)
+	fake.health = fmt.Sprintf(`{"status":"ok","height":%d,"genesis":%q}`, len(lines)-1, genesis)
+	fake.page = func(from int) string { return pageOf(lines, genesis, from) }
+	fake.delay = 0
+	if how == "slow" {
+		fake.delay = time.Minute
+	} else {
+		fake.huge = true
+	}
+	n.startMine()
+	n.startServe()
+	n.startGossip(fake.addr, good.addr())
+	proctest.Eventually(t, 30*time.Second, "the victim to sync with the good peer", func() bool { return n.tip() == good.tip() })
+	n.verify()
+}

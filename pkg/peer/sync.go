@@ -1,0 +1,367 @@
+package peer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/bc-chain/bc/pkg/chain"
+	"github.com/bc-chain/bc/pkg/store"
+	"github.com/bc-chain/bc/pkg/validate"
+)
+
+// syncRound compares tips with the neighbours (or one of them) and takes the
+// chain with the most work: the best peer first, the next one if it fails.
+func (g *Gossiper) syncRound(ctx context.Context, only Addr) {
+	if _, _, err := g.view.Refresh(); err != nil {
+		g.log.Warn("cannot read the chain", "error", err)
+		return
+	}
+	var peers []target
+	for _, n := range g.neighbours() {
+		if only == "" || n.addr == only {
+			peers = append(peers, n)
+		}
+	}
+	type tipOf struct {
+		t target
+		h remoteHealth
+	}
+	var mu sync.Mutex
+	var ahead []tipOf
+	var wg sync.WaitGroup
+	for _, p := range peers {
+		wg.Add(1)
+		go func(p target) {
+			defer wg.Done()
+			h, err := g.client.health(ctx, p.addr, p.trust)
+			if err != nil {
+				g.failed(p.addr, err)
+				return
+			}
+			if h.Genesis != g.genesis.String() {
+				g.ban(p.addr, g.cfg.BanGenesis, "another genesis: "+h.Genesis)
+				return
+			}
+			g.ok(p.addr)
+			if h.Height > g.view.Height() {
+				mu.Lock()
+				ahead = append(ahead, tipOf{p, h})
+				mu.Unlock()
+			}
+		}(p)
+	}
+	wg.Wait()
+	sort.Slice(ahead, func(i, j int) bool { return ahead[i].h.Height > ahead[j].h.Height })
+	for _, a := range ahead {
+		if a.h.Height <= g.view.Height() {
+			break // a previous peer brought us this far already
+		}
+		err := g.syncWith(ctx, a.t)
+		switch {
+		case err == nil:
+		case errors.Is(err, errInvalid):
+			g.ban(a.t.addr, g.cfg.BanInvalid, err.Error())
+		case ctx.Err() != nil:
+			return
+		default:
+			g.log.Info("sync with a peer failed; trying the next", "peer", a.t.addr, "error", err)
+			g.failed(a.t.addr, err)
+		}
+	}
+}
+
+// errInvalid marks errors caused by invalid data from a peer.
+var errInvalid = errors.New("invalid data")
+
+func invalid(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", errInvalid, fmt.Sprintf(format, args...))
+}
+
+// page fetches the blocks after height from p and parses their summaries.
+func (g *Gossiper) page(ctx context.Context, p target, from uint64) ([][]byte, []chain.Summary, remotePage, error) {
+	pg, err := g.client.blocksFrom(ctx, p.addr, p.trust, from, g.cfg.PageBlocks)
+	if err != nil {
+		return nil, nil, pg, err
+	}
+	if pg.Genesis != g.genesis.String() {
+		return nil, nil, pg, invalid("page of another chain")
+	}
+	lines := make([][]byte, len(pg.Blocks))
+	sums := make([]chain.Summary, len(pg.Blocks))
+	var parser chain.Parser
+	for i, raw := range pg.Blocks {
+		lines[i] = []byte(raw)
+		if err := parser.ParseSummary(lines[i], &sums[i]); err != nil {
+			return nil, nil, pg, invalid("block after height %d: %v", from+uint64(i), err)
+		}
+		if sums[i].Index != from+1+uint64(i) {
+			return nil, nil, pg, invalid("asked for block %d, got %d", from+1+uint64(i), sums[i].Index)
+		}
+	}
+	return lines, sums, pg, nil
+}
+
+// syncWith brings the local chain to p's if p's has more work: it fetches
+// only the blocks after the common ancestor, checks them with the strategy
+// plugin before anything is written, and appends (or, for a fork, replaces
+// the chain atomically once the fork is longer).
+func (g *Gossiper) syncWith(ctx context.Context, p target) error {
+	tip := g.view.Tip()
+	lines, sums, _, err := g.page(ctx, p, tip.Index)
+	if err != nil {
+		return err
+	}
+	if len(lines) == 0 {
+		return nil // the peer is not ahead after all
+	}
+	if sums[0].PrevHash == tip.Hash {
+		return g.extend(ctx, p, tip, lines)
+	}
+	ancestor, err := g.findAncestor(ctx, p, tip.Index)
+	if err != nil {
+		return err
+	}
+	return g.adoptFork(ctx, p, ancestor)
+}
+
+// extend appends p's blocks after tip page by page, each page checked
+// (proofs included) before it is written.
+func (g *Gossiper) extend(ctx context.Context, p target, tip chain.Summary, lines [][]byte) error {
+	total := 0
+	for len(lines) > 0 {
+		n, err := g.checkAndAppend(ctx, tip, lines)
+		if err != nil {
+			if validate.AsRuleError(err) != nil {
+				return invalid("%v", err)
+			}
+			return err
+		}
+		total += n
+		tip = g.view.Tip()
+		lines, _, _, err = g.page(ctx, p, tip.Index)
+		if err != nil {
+			return err
+		}
+	}
+	g.log.Info("took blocks from a peer", "peer", p.addr, "blocks", total, "height", g.view.Height())
+	return nil
+}
+
+// findAncestor returns the highest height at which p's chain and the local
+// one have the same block: probing heights at growing distances below top,
+// then bisecting, so a fork of depth d costs about 2·log2(d) requests.
+func (g *Gossiper) findAncestor(ctx context.Context, p target, top uint64) (uint64, error) {
+	same := func(h uint64) (bool, error) {
+		pg, err := g.client.blocksBefore(ctx, p.addr, p.trust, h+1, 1)
+		if err != nil {
+			return false, err
+		}
+		if len(pg.Blocks) != 1 {
+			return false, invalid("no block %d", h)
+		}
+		var s chain.Summary
+		var parser chain.Parser
+		if err := parser.ParseSummary(pg.Blocks[0], &s); err != nil || s.Index != h {
+			return false, invalid("block %d: %v", h, err)
+		}
+		mine, ok := g.view.HashAt(h)
+		return ok && mine == s.Hash, nil
+	}
+	hi := top // known to differ (or unknown)
+	lo := uint64(0)
+	for step := uint64(1); ; step *= 2 {
+		h := uint64(0)
+		if hi > step {
+			h = hi - step
+		}
+		ok, err := same(h)
+		if err != nil {
+			return 0, err
+		}
+		if ok {
+			lo = h
+			break
+		}
+		if h == 0 {
+			return 0, invalid("no common block, not even the genesis")
+		}
+		hi = h
+	}
+	for hi-lo > 1 { // lo matches, hi differs
+		mid := lo + (hi-lo)/2
+		ok, err := same(mid)
+		if err != nil {
+			return 0, err
+		}
+		if ok {
+			lo = mid
+		} else {
+			hi = mid
+		}
+	}
+	return lo, nil
+}
+
+// adoptFork fetches p's blocks after the common ancestor and, once they
+// carry more work than the local chain, replaces the local chain with them.
+// Messages of the dropped blocks that the new chain lacks go back to
+// pending first.
+func (g *Gossiper) adoptFork(ctx context.Context, p target, ancestor uint64) error {
+	local := g.view.Tip()
+	base, err := g.view.Summary(ancestor)
+	if err != nil {
+		return err
+	}
+	s := validate.NewStreamAfter(ctx, validate.Options{}, g.params, g.genesis, base, g.verify)
+	defer s.Close()
+	var fork [][]byte
+	var size int64
+	from := ancestor
+	for {
+		lines, sums, pg, err := g.page(ctx, p, from)
+		if err != nil {
+			return err
+		}
+		if len(lines) == 0 {
+			return nil // the fork ends without more work: keep ours
+		}
+		for i, l := range lines {
+			if err := s.Add(int(sums[i].Index)+1, l); err != nil {
+				return invalid("%v", err)
+			}
+			size += int64(len(l))
+		}
+		if size > g.cfg.MaxReorgBytes {
+			return fmt.Errorf("fork from block %d is larger than %d bytes; not taken", ancestor, g.cfg.MaxReorgBytes)
+		}
+		fork = append(fork, lines...)
+		from = sums[len(sums)-1].Index
+		if from > local.Index {
+			break // more work than ours
+		}
+		if !pg.More {
+			return nil
+		}
+	}
+	if err := s.Flush(); err != nil {
+		return invalid("%v", err)
+	}
+	keep, ok := g.view.End(ancestor)
+	if !ok {
+		return fmt.Errorf("no block %d locally", ancestor)
+	}
+	// No compaction between re-pending and replacing (see HoldPending).
+	hold, err := g.dir.HoldPending(ctx)
+	if err != nil {
+		return err
+	}
+	err = g.repend(ctx, ancestor, local.Index, fork)
+	if err == nil {
+		err = g.dir.Replace(ctx, local.Hash, keep, base, fork)
+	}
+	hold.Unlock()
+	if err != nil {
+		return err
+	}
+	g.mu.Lock()
+	g.stats.Reorgs++
+	g.stats.BlocksAdopted += uint64(len(fork))
+	g.mu.Unlock()
+	g.log.Info("adopted a longer fork", "peer", p.addr, "ancestor", ancestor, "dropped", local.Index-ancestor,
+		"new_blocks", len(fork), "height", from)
+	if _, _, err := g.view.Refresh(); err != nil {
+		return err
+	}
+	// Whatever the peer has beyond, take it as a plain extension.
+	return g.syncWith(ctx, p)
+}
+
+// repend puts the messages of local blocks first..last (after ancestor)
+// back into the pending log unless the new chain carries them.
+func (g *Gossiper) repend(ctx context.Context, ancestor, last uint64, fork [][]byte) error {
+	inFork := map[string]bool{}
+	var b chain.Block
+	var parser chain.Parser
+	for _, l := range fork {
+		if parser.Parse(l, &b) == nil {
+			for _, m := range b.Data {
+				inFork[m.ID] = true
+			}
+		}
+	}
+	var back []store.PendingEntry
+	now := uint64(time.Now().UnixMilli())
+	err := g.view.Lines(ancestor+1, last, func(_ uint64, line []byte) error {
+		if err := parser.Parse(line, &b); err != nil {
+			return err
+		}
+		for _, m := range b.Data {
+			if !inFork[m.ID] {
+				back = append(back, store.PendingEntry{ID: m.ID, Message: m.Text, Received: now})
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if len(back) == 0 {
+		return nil
+	}
+	g.log.Info("messages of dropped blocks go back to pending", "messages", len(back))
+	return g.dir.AddPending(ctx, back)
+}
+
+// pullData is the seed's unprocessed-data job: take the neighbours' pending
+// messages that are neither in the chain nor pending here.
+func (g *Gossiper) pullData(ctx context.Context) {
+	if _, _, err := g.view.Refresh(); err != nil {
+		return
+	}
+	pending := g.pendingIDs()
+	for _, n := range g.neighbours() {
+		var doc struct {
+			Data []store.PendingEntry `json:"data"`
+		}
+		if err := g.client.get(ctx, n.addr, n.trust, "/data", maxDataBytes, &doc); err != nil {
+			g.log.Debug("pending data not fetched", "peer", n.addr, "error", err)
+			continue
+		}
+		var fresh []store.PendingEntry
+		for _, e := range doc.Data {
+			if e.Validate() != nil || pending[e.ID] || g.view.HasID(e.ID) {
+				continue
+			}
+			pending[e.ID] = true
+			e.Received = uint64(time.Now().UnixMilli())
+			fresh = append(fresh, e)
+		}
+		if len(fresh) == 0 {
+			continue
+		}
+		if err := g.dir.AddPending(ctx, fresh); err != nil {
+			g.log.Warn("cannot store pending data from a peer", "peer", n.addr, "error", err)
+			return
+		}
+		g.mu.Lock()
+		g.stats.PendingPulled += uint64(len(fresh))
+		g.mu.Unlock()
+		g.log.Debug("pulled pending messages", "peer", n.addr, "messages", len(fresh))
+	}
+}
+
+// pendingIDs reads the ids of the pending log.
+func (g *Gossiper) pendingIDs() map[string]bool {
+	log := g.dir.FollowPending()
+	defer log.Close()
+	ids := map[string]bool{}
+	es, _, _ := log.Read()
+	for _, e := range es {
+		ids[e.ID] = true
+	}
+	return ids
+}
