@@ -156,7 +156,7 @@ func benchServe(t *testing.T, r *report, bin string) {
 			})
 			p50s = append(p50s, pct(lat, .5))
 			r.add(Row{Section: sec, What: fmt.Sprintf("GET /blocks?from=%d&limit=100 on a %d-block chain, 4 clients", from, n),
-				Bc: fmt.Sprintf("p50 %.2f ms, p99 %.2f ms, %.0f req/s", ms(pct(lat, .5)), ms(pct(lat, .99)), float64(len(lat))/(dur/2).Seconds()),
+				Bc:         fmt.Sprintf("p50 %.2f ms, p99 %.2f ms, %.0f req/s", ms(pct(lat, .5)), ms(pct(lat, .99)), float64(len(lat))/(dur/2).Seconds()),
 				Comparison: "—", Ratio: "—", Bar: "—"})
 		}
 		if n == big {
@@ -193,4 +193,3 @@ func fsyncTime(t *testing.T, dir string) time.Duration {
 	}
 	return time.Since(start) / n
 }
-
