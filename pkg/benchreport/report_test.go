@@ -70,7 +70,7 @@ func TestReport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, b := range []string{"bc-verify", "bc-mine", "bc-serve", "bc-pow-default", "bc-pow-classic", "bc-pow-scrypt"} {
+	for _, b := range []string{"bc-verify", "bc-mine", "bc-serve", "bc-gossip", "bc-pow-default", "bc-pow-classic", "bc-pow-scrypt"} {
 		if _, err := os.Stat(filepath.Join(bin, b)); err != nil {
 			t.Fatalf("%s not built: run make build (%v)", b, err)
 		}
@@ -81,6 +81,7 @@ func TestReport(t *testing.T) {
 	benchMineLatency(t, r, bin)
 	benchVerify(t, r, bin)
 	benchServe(t, r, bin)
+	benchNetwork(t, r, bin)
 	md := r.markdown(machine())
 	fmt.Println(md)
 	if err := os.WriteFile(*reportPath, []byte(md), 0o644); err != nil {
