@@ -302,8 +302,8 @@ func benchSteadyTraffic(t *testing.T, r *report, bin string) {
 		pr := (after - before) / rounds
 		perRound = append(perRound, pr)
 		r.add(Row{Section: "Network (bc-mine, bc-serve, bc-gossip per node, on loopback)",
-			What: fmt.Sprintf("steady state, 2 synced nodes, %d-block chain: bytes answered per round (sync + data + discovery, both nodes)", blocks),
-			Bc:   fmt.Sprintf("%.0f bytes/round", pr),
+			What:       fmt.Sprintf("steady state, 2 synced nodes, %d-block chain: bytes answered per round (sync + data + discovery, both nodes)", blocks),
+			Bc:         fmt.Sprintf("%.0f bytes/round", pr),
 			Comparison: fmt.Sprintf("the seed ships the whole chain to every neighbour each round: ~%.1f MB here", float64(blocks)*294/1e6),
 			Ratio:      "—", Bar: "—"})
 		a.stopAll()
