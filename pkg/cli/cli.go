@@ -21,6 +21,7 @@ import (
 	"runtime/debug"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/alecthomas/kong"
 	"golang.org/x/term"
@@ -79,6 +80,7 @@ type Common struct {
 	LogFile    string           `help:"Write the log to FILE (relative paths are inside --dir, e.g. miner.log) instead of stderr, rotated at --log-max-size with --log-backups old files." env:"BC_LOG_FILE" placeholder:"FILE"`
 	LogMaxSize int              `help:"Size in MiB at which --log-file is rotated." env:"BC_LOG_MAX_SIZE" default:"1"`
 	LogBackups int              `help:"Rotated log files to keep." env:"BC_LOG_BACKUPS" default:"3"`
+	LockWait   time.Duration    `help:"How long to wait for the chain lock before reporting who holds it." env:"BC_LOCK_WAIT" default:"10s"`
 	Version    kong.VersionFlag `help:"Print the version and exit."`
 }
 
@@ -117,12 +119,14 @@ func ExitCode(err error) int {
 
 // Env is what a running command gets: its streams, logger and context.
 type Env struct {
-	Name   string
-	Common *Common
-	Log    *slog.Logger
-	Stdin  io.Reader
-	Stdout io.Writer
-	Stderr io.Writer
+	Name string
+	// Command is the subcommand kong selected ("" without subcommands).
+	Command string
+	Common  *Common
+	Log     *slog.Logger
+	Stdin   io.Reader
+	Stdout  io.Writer
+	Stderr  io.Writer
 	// Status is non-nil when stderr is a terminal: a live status line that
 	// log output scrolls above.
 	Status *StatusWriter
@@ -144,7 +148,7 @@ func (e *Env) LoadStrategy(ctx context.Context, name string) (*pow.Plugin, error
 
 // OpenDir opens the chain directory of --dir.
 func (e *Env) OpenDir() (*store.Dir, error) {
-	return store.Open(e.Common.Dir, store.Options{Log: e.Log, Owner: e.Name})
+	return store.Open(e.Common.Dir, store.Options{Log: e.Log, Owner: e.Name, LockWait: e.Common.LockWait})
 }
 
 // Main parses args for the command grammar (a struct embedding Common),
@@ -164,10 +168,11 @@ func Main(name, description string, grammar any, common *Common, args []string, 
 		fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
 		return ExitUsage
 	}
-	if parse(parser, args, &code) {
+	command, done := parse(parser, args, &code)
+	if done {
 		return code
 	}
-	env := &Env{Name: name, Common: common, Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr}
+	env := &Env{Name: name, Command: command, Common: common, Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr}
 	if IsTerminal(os.Stderr) {
 		env.Status = NewStatusWriter(os.Stderr)
 		env.Stderr = env.Status
@@ -205,7 +210,7 @@ type exitPanic struct{}
 
 // parse runs kong, turning its exits (help, version) and parse errors into
 // exit codes: kong would exit 80 on a parse error, bc's table says 2.
-func parse(parser *kong.Kong, args []string, code *int) (done bool) {
+func parse(parser *kong.Kong, args []string, code *int) (command string, done bool) {
 	defer func() {
 		if r := recover(); r != nil {
 			if _, ok := r.(exitPanic); !ok {
@@ -214,12 +219,13 @@ func parse(parser *kong.Kong, args []string, code *int) (done bool) {
 			done = true
 		}
 	}()
-	if _, err := parser.Parse(args); err != nil {
+	kctx, err := parser.Parse(args)
+	if err != nil {
 		fmt.Fprintf(os.Stderr, "%s: %v (see %s --help)\n", parser.Model.Name, err, parser.Model.Name)
 		*code = ExitUsage
-		return true
+		return "", true
 	}
-	return false
+	return kctx.Command(), false
 }
 
 // helpWithDefaults shows the environment variable of each flag in --help,

@@ -509,8 +509,10 @@ func (d *Dir) Replace(ctx context.Context, prev chain.Hash, keep int64, keepTip 
 
 // ReplaceAll atomically replaces the whole chain with the content of src,
 // which must hold a chain of the same genesis (checked here, including the
-// format and links of every block). It is how a backup is restored.
-func (d *Dir) ReplaceAll(ctx context.Context, src io.Reader) (RecoverResult, error) {
+// format and links of every block). It is how a backup is restored. If
+// aside is not empty, the current chain is first copied there (durably),
+// under the same lock.
+func (d *Dir) ReplaceAll(ctx context.Context, src io.Reader, aside string) (RecoverResult, error) {
 	var res RecoverResult
 	g, err := d.genesisOf()
 	if err != nil {
@@ -521,6 +523,11 @@ func (d *Dir) ReplaceAll(ctx context.Context, src io.Reader) (RecoverResult, err
 		return res, err
 	}
 	defer l.Unlock()
+	if aside != "" {
+		if err := copyFileDurable(d.File(ChainFile), aside); err != nil {
+			return res, fmt.Errorf("keep the current chain aside: %w", err)
+		}
+	}
 	tmp, err := d.CreateAtomic(ChainFile, FileMode)
 	if err != nil {
 		return res, err
@@ -560,3 +567,29 @@ func (d *Dir) ReplaceAll(ctx context.Context, src io.Reader) (RecoverResult, err
 
 // String names the directory for logs.
 func (d *Dir) String() string { return d.path }
+
+// copyFileDurable copies src to a new file dst and makes it durable.
+func copyFileDurable(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_CREATE|os.O_EXCL|os.O_WRONLY, FileMode)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		os.Remove(dst)
+		return err
+	}
+	if err := out.Sync(); err != nil {
+		out.Close()
+		return err
+	}
+	if err := out.Close(); err != nil {
+		return err
+	}
+	return syncDir(filepath.Dir(dst))
+}
