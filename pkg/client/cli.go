@@ -124,7 +124,7 @@ func truncate(s string, n int) string {
 type GetCLI struct {
 	cli.Common
 	nodeFlags
-	What []string `arg:"" name:"what" help:"chain | neighbours | data | health | block N|HASH | status ID"`
+	What []string `arg:"" name:"what" help:"chain | neighbours | data | health | block N|HASH | status ID" completion:"chain,neighbours,data,health,block,status"`
 	JSON bool     `help:"Print JSON even on a terminal (it is the default when stdout is not one)."`
 }
 

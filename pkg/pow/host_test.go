@@ -3,6 +3,9 @@ package pow_test
 import (
 	"bufio"
 	"context"
+	"encoding/json"
+	"log/slog"
+	"sync"
 	"errors"
 	"fmt"
 	"os"
@@ -25,6 +28,11 @@ import (
 func TestMain(m *testing.M) {
 	switch os.Getenv("BC_TEST_ROLE") {
 	case "plugin":
+		powsdk.Serve(strategy.Default{})
+		os.Exit(0)
+	case "noisy-plugin":
+		powsdk.Logger().Warn("plugin warning", "detail", 42)
+		powsdk.Logger().Debug("plugin detail")
 		powsdk.Serve(strategy.Default{})
 		os.Exit(0)
 	case "host":
@@ -225,4 +233,49 @@ func TestFinder(t *testing.T) {
 	if _, err := f.Find("../etc"); err == nil {
 		t.Fatal("Find accepted a path")
 	}
+}
+
+// Plugin logs reach the host's log with their level.
+func TestPluginLogLevels(t *testing.T) {
+	var buf syncBuf
+	log := slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	t.Setenv("BC_TEST_ROLE", "noisy-plugin")
+	p, err := pow.Open(context.Background(), self(t), log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Close()
+	var sawWarn, sawDebug bool
+	for _, line := range strings.Split(buf.String(), "\n") {
+		var rec map[string]any
+		if json.Unmarshal([]byte(line), &rec) != nil {
+			continue
+		}
+		if rec["msg"] == "plugin warning" && rec["level"] == "WARN" && rec["detail"] == float64(42) {
+			sawWarn = true
+		}
+		if rec["msg"] == "plugin detail" && rec["level"] == "DEBUG" {
+			sawDebug = true
+		}
+	}
+	if !sawWarn || !sawDebug {
+		t.Fatalf("plugin log lines not in the host log with their levels:\n%s", buf.String())
+	}
+}
+
+type syncBuf struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuf) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuf) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

@@ -1,0 +1,6 @@
+// Package deploy is what installs bc as a service beyond the binaries: it
+// generates the shell completions in contrib/completions from each binary's
+// command-line model, and its tests check the systemd units in
+// contrib/systemd (systemd-analyze verify and security, and each daemon
+// started exactly as its unit starts it, with a fake NOTIFY_SOCKET).
+package deploy
