@@ -7,7 +7,7 @@ LDFLAGS  := -s -w -X github.com/bc-chain/bc/pkg/cli.Version=$(VERSION)
 GOFLAGS_BUILD := -trimpath -ldflags "$(LDFLAGS)"
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: all build test test-short run bench soak lint proto clean help
+.PHONY: all build test run bench soak lint proto clean help
 
 all: build
 
@@ -23,6 +23,9 @@ test: build ## run every test (unit, integration, CLI, fuzz seeds, browser)
 
 run: build ## start a local network of nodes with their web UI (N=3)
 	./contrib/run-network.sh
+
+soak: build ## the long crash test: 1000 SIGKILLs of a loaded node's daemons (KILLS=n)
+	$(GO) test -count=1 -timeout 120m -run TestCrashLoop ./pkg/crashtest/ -v -args -kills $(or $(KILLS),1000)
 
 bench: build ## run the benchmarks and write the report
 	./contrib/bench.sh

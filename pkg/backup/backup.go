@@ -76,8 +76,10 @@ type Backuper struct {
 	cfg    Config
 	verify validate.Verifier
 
-	// What was verified and hashed so far.
-	ino      uint64
+	// What was verified and hashed so far, of the file held open in cur
+	// (holding it keeps its inode from being reused by a later file, which
+	// would make a replaced chain look like the same one).
+	cur      *os.File
 	offset   int64
 	tip      chain.Summary
 	blocks   uint64
@@ -107,27 +109,42 @@ type Result struct {
 	Removed []string
 }
 
+// Close releases the chain file.
+func (b *Backuper) Close() {
+	if b.cur != nil {
+		b.cur.Close()
+		b.cur = nil
+	}
+}
+
 // Step verifies and hashes what changed, writes node.hash, and makes a
 // backup if one is due (force: whenever the chain changed since the last).
 func (b *Backuper) Step(ctx context.Context, force bool) (Result, error) {
 	var res Result
 	path := b.dir.File(store.ChainFile)
-	f, err := os.Open(path)
+	st, err := os.Stat(path)
 	if err != nil {
 		return res, fmt.Errorf("open chain: %w", err)
 	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return res, err
+	same := false
+	if b.cur != nil {
+		if held, err := b.cur.Stat(); err == nil && os.SameFile(held, st) && st.Size() >= b.offset {
+			same = true
+		}
 	}
-	var ino uint64
-	if sys, ok := st.Sys().(*unix.Stat_t); ok {
-		ino = sys.Ino
+	if !same {
+		f, err := os.Open(path)
+		if err != nil {
+			return res, fmt.Errorf("open chain: %w", err)
+		}
+		b.Close()
+		b.cur = f
+		b.reset()
+		if st, err = f.Stat(); err != nil {
+			return res, err
+		}
 	}
-	if b.sum == nil || ino != b.ino || st.Size() < b.offset {
-		b.reset(ino)
-	}
+	f := b.cur
 	complete, err := b.consume(ctx, f, st.Size())
 	if err != nil {
 		return res, err
@@ -168,8 +185,8 @@ func (b *Backuper) Step(ctx context.Context, force bool) (Result, error) {
 	return res, nil
 }
 
-func (b *Backuper) reset(ino uint64) {
-	b.ino, b.offset, b.blocks, b.tip = ino, 0, 0, chain.Summary{}
+func (b *Backuper) reset() {
+	b.offset, b.blocks, b.tip = 0, 0, chain.Summary{}
 	b.sum = sha256.New()
 	b.params, b.genesis = nil, chain.Hash{}
 }
@@ -190,6 +207,7 @@ func (b *Backuper) consume(ctx context.Context, f *os.File, size int64) (bool, e
 		s = validate.NewStreamAfter(ctx, validate.Options{}, b.params, b.genesis, b.tip, b.verify)
 	}
 	lr := chain.NewLineReader(f)
+	base := b.offset
 	var pending [][]byte // lines added to s but not yet hashed
 	var ends []int64
 	var sums []chain.Summary
@@ -226,13 +244,13 @@ func (b *Backuper) consume(ctx context.Context, f *os.File, size int64) (bool, e
 			if ferr := flush(); ferr != nil {
 				err = ferr
 			}
-			return false, fmt.Errorf("the chain does not verify; node.hash and backups stay as they were: %w", err)
+			return false, fmt.Errorf("the chain does not verify after byte %d; node.hash and backups stay as they were: %w", b.offset, err)
 		}
 		if b.blocks == 0 && len(pending) == 0 {
 			b.params, b.genesis = s.Checker().Params(), s.Checker().Genesis()
 		}
 		pending = append(pending, append([]byte(nil), line...))
-		ends = append(ends, b.offset+lr.End())
+		ends = append(ends, base+lr.End())
 		sums = append(sums, s.Checker().Last())
 		if len(pending) >= 4096 {
 			if err := flush(); err != nil {

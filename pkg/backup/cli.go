@@ -102,6 +102,7 @@ func (c *CLI) daemon(ctx context.Context, env *cli.Env, dir *store.Dir) error {
 	}
 	defer closeV()
 	b := New(dir, v, Config{Debounce: c.Debounce, Interval: c.Interval, MinInterval: c.MinInterval, KeepLast: c.KeepLast, KeepDaily: c.KeepDaily})
+	defer b.Close()
 	if last, err := List(dir); err == nil && len(last) > 0 {
 		b.lastBackup = last[len(last)-1].Time
 		if tip, err := tipOf(last[len(last)-1].Path); err == nil {

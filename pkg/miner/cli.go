@@ -33,6 +33,7 @@ type CLI struct {
 	MaxMessages    int               `help:"Most messages per block (1 mines one message per block, like the seed)." env:"BC_MAX_MESSAGES" default:"100"`
 	ListStrategies bool              `help:"List the strategy plugins found, with their descriptions, and exit."`
 	Rescan         time.Duration     `help:"Safety-net rescan interval of the chain directory (file events do the real work)." default:"5s" env:"BC_RESCAN"`
+	PluginTimeout  time.Duration     `help:"A search whose attempt count does not grow for this long is taken for a hung plugin, which is restarted." default:"30s" env:"BC_PLUGIN_TIMEOUT"`
 }
 
 // Main runs bc-mine with args and returns its exit code.
@@ -76,7 +77,7 @@ func (c *CLI) run(ctx context.Context, env *cli.Env) error {
 	sealer := &reloading{env: env, name: plugin.Describe().Name, p: plugin}
 	defer sealer.Close()
 
-	cfg := Config{MaxMessages: c.MaxMessages, Threads: c.Threads, Rescan: c.Rescan}
+	cfg := Config{MaxMessages: c.MaxMessages, Threads: c.Threads, Rescan: c.Rescan, PluginTimeout: c.PluginTimeout}
 	if env.Status != nil {
 		cfg.Progress = func(p Progress) {
 			env.Status.SetStatus(fmt.Sprintf("mining block %d (%d messages): %.1f M attempts/s, %.1f s", p.Index, p.Messages, p.Rate/1e6, p.Elapsed.Seconds()))
@@ -257,6 +258,17 @@ func (r *reloading) SealProgress(ctx context.Context, req pow.SealRequest, every
 		r.env.Log.Error("the strategy plugin died during a search; restarting it", "plugin", p.Path(), "error", err)
 	}
 	return res, err
+}
+
+// Restart drops the current plugin; the next search starts a new one.
+func (r *reloading) Restart() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.p != nil {
+		r.env.Log.Error("stopping a strategy plugin that made no progress", "plugin", r.p.Path(), "pid", r.p.PID())
+		r.p.Close()
+		r.p = nil
+	}
 }
 
 func (r *reloading) restart(ctx context.Context) (*pow.Plugin, error) {

@@ -42,7 +42,22 @@ type Config struct {
 	Mined func(b *chain.Block, line []byte)
 	// Now returns the current time (time.Now when nil).
 	Now func() time.Time
+	// PluginTimeout is how long a search may go without its attempt count
+	// growing before the plugin is taken for hung, stopped and restarted.
+	PluginTimeout time.Duration
 }
+
+// DefaultPluginTimeout is Config.PluginTimeout's default.
+const DefaultPluginTimeout = 30 * time.Second
+
+// Restarter is implemented by Sealers that can replace a hung plugin.
+type Restarter interface {
+	Restart()
+}
+
+// ErrPluginHung is returned when a search made no progress for the
+// plugin timeout.
+var ErrPluginHung = errors.New("the strategy plugin made no progress")
 
 // Progress describes the running search.
 type Progress struct {
@@ -90,6 +105,9 @@ func New(dir *store.Dir, s Sealer, cfg Config) (*Miner, error) {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.PluginTimeout <= 0 {
+		cfg.PluginTimeout = DefaultPluginTimeout
 	}
 	v, err := dir.OpenView(store.ViewOptions{IDs: true})
 	if err != nil {
@@ -200,8 +218,16 @@ func (m *Miner) mine(ctx context.Context, msgs []chain.Message) (*chain.Block, e
 		err error
 	}
 	done := make(chan outcome, 1)
+	// Hang detection: the attempt count must grow now and then.
+	var lastAttempts atomic.Uint64
+	var lastGrowth atomic.Int64
+	lastGrowth.Store(time.Now().UnixNano())
 	go func() {
 		res, err := m.sealer.SealProgress(sealCtx, req, time.Second, func(total uint64, elapsed time.Duration) {
+			if total > lastAttempts.Load() {
+				lastAttempts.Store(total)
+				lastGrowth.Store(time.Now().UnixNano())
+			}
 			rate := float64(total) / max(elapsed.Seconds(), 1e-9)
 			m.setRate(rate)
 			if m.cfg.Progress != nil {
@@ -210,8 +236,19 @@ func (m *Miner) mine(ctx context.Context, msgs []chain.Message) (*chain.Block, e
 		})
 		done <- outcome{res, err}
 	}()
+	watchdog := time.NewTicker(min(time.Second, m.cfg.PluginTimeout/2))
+	defer watchdog.Stop()
 	for {
 		select {
+		case <-watchdog.C:
+			if stalled := time.Since(time.Unix(0, lastGrowth.Load())); stalled > m.cfg.PluginTimeout {
+				cancel()
+				<-done
+				if r, ok := m.sealer.(Restarter); ok {
+					r.Restart()
+				}
+				return nil, fmt.Errorf("seal block %d: %w for %v; restarting it", b.Index, ErrPluginHung, stalled.Round(time.Second))
+			}
 		case o := <-done:
 			if o.err != nil {
 				return nil, fmt.Errorf("seal block %d: %w", b.Index, o.err)

@@ -65,6 +65,8 @@ func (g *Gossiper) syncRound(ctx context.Context, only Addr) {
 		case err == nil:
 		case errors.Is(err, errInvalid):
 			g.ban(a.t.addr, g.cfg.BanInvalid, err.Error())
+		case errors.Is(err, errMoved), errors.Is(err, store.ErrTipMoved):
+			g.log.Debug("a chain moved during the sync; trying again later", "peer", a.t.addr, "error", err)
 		case ctx.Err() != nil:
 			return
 		default:
@@ -76,6 +78,10 @@ func (g *Gossiper) syncRound(ctx context.Context, only Addr) {
 
 // errInvalid marks errors caused by invalid data from a peer.
 var errInvalid = errors.New("invalid data")
+
+// errMoved marks a peer whose chain changed between two requests (or ours
+// did): nothing is wrong with it, the sync is simply tried again later.
+var errMoved = errors.New("the chains moved during the sync")
 
 func invalid(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", errInvalid, fmt.Sprintf(format, args...))
@@ -142,9 +148,14 @@ func (g *Gossiper) extend(ctx context.Context, p target, tip chain.Summary, line
 		}
 		total += n
 		tip = g.view.Tip()
-		lines, _, _, err = g.page(ctx, p, tip.Index)
+		var sums []chain.Summary
+		lines, sums, _, err = g.page(ctx, p, tip.Index)
 		if err != nil {
 			return err
+		}
+		if len(sums) > 0 && sums[0].PrevHash != tip.Hash {
+			// Our miner (or the peer) moved on meanwhile: not the peer's fault.
+			return fmt.Errorf("%w: the peer's block %d does not follow our tip", errMoved, sums[0].Index)
 		}
 	}
 	g.log.Info("took blocks from a peer", "peer", p.addr, "blocks", total, "height", g.view.Height())
@@ -221,6 +232,7 @@ func (g *Gossiper) adoptFork(ctx context.Context, p target, ancestor uint64) err
 	var fork [][]byte
 	var size int64
 	from := ancestor
+	prev := base.Hash
 	for {
 		lines, sums, pg, err := g.page(ctx, p, from)
 		if err != nil {
@@ -229,6 +241,11 @@ func (g *Gossiper) adoptFork(ctx context.Context, p target, ancestor uint64) err
 		if len(lines) == 0 {
 			return nil // the fork ends without more work: keep ours
 		}
+		if sums[0].PrevHash != prev {
+			// The peer's chain changed between two pages.
+			return fmt.Errorf("%w: the peer's block %d does not follow its block %d any more", errMoved, sums[0].Index, from)
+		}
+		prev = sums[len(sums)-1].Hash
 		for i, l := range lines {
 			if err := s.Add(int(sums[i].Index)+1, l); err != nil {
 				return invalid("%v", err)

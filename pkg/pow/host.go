@@ -277,9 +277,15 @@ func (p *Plugin) Verify(params chain.Params, records []byte) (int, chain.Hash, e
 	return p.VerifyBatch(context.Background(), &params, records)
 }
 
+// CallTimeout bounds one Verify or Hash call, so that a hung plugin cannot
+// stall its host forever. (A batch of memory-hard records can take seconds.)
+const CallTimeout = 2 * time.Minute
+
 // VerifyBatch implements validate.Verifier.
 func (p *Plugin) VerifyBatch(ctx context.Context, params *chain.Params, records []byte) (int, chain.Hash, error) {
 	var work chain.Hash
+	ctx, cancel := context.WithTimeout(ctx, CallTimeout)
+	defer cancel()
 	resp, err := p.rpc.Verify(ctx, &powpb.BatchRequest{Params: paramsToProto(params), Records: records})
 	if err != nil {
 		return -1, work, rpcError("verify", err)
@@ -301,7 +307,9 @@ func (p *Plugin) CheckParams(_ context.Context, params *chain.Params) error {
 
 // Hash computes the work hashes of a batch (see Strategy).
 func (p *Plugin) Hash(params chain.Params, records []byte, out []byte) error {
-	resp, err := p.rpc.Hash(context.Background(), &powpb.BatchRequest{Params: paramsToProto(&params), Records: records})
+	ctx, cancel := context.WithTimeout(context.Background(), CallTimeout)
+	defer cancel()
+	resp, err := p.rpc.Hash(ctx, &powpb.BatchRequest{Params: paramsToProto(&params), Records: records})
 	if err != nil {
 		return rpcError("hash", err)
 	}
