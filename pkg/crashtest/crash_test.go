@@ -33,9 +33,9 @@ type load struct {
 	url    string
 	paused atomic.Bool
 	mu     sync.Mutex
-	acked []string
-	tried atomic.Int64
-	fails atomic.Int64
+	acked  []string
+	tried  atomic.Int64
+	fails  atomic.Int64
 }
 
 func (l *load) run(ctx context.Context, every time.Duration) {

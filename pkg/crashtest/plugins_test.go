@@ -45,4 +45,3 @@ func (s stuck) Seal(ctx context.Context, req powsdk.SealRequest, report func(uin
 	}
 	return s.Default.Seal(ctx, req, report)
 }
-
