@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gofrs/flock"
+	"golang.org/x/sys/unix"
 )
 
 // LockedError says who holds a lock we could not get.
@@ -84,8 +85,23 @@ func (d *Dir) lock(ctx context.Context, name string, shared bool, wait time.Dura
 	return &Lock{f: fl}, nil
 }
 
-// readHolder reads "PID owner" from a lock file.
+// readHolder finds who holds the flock on path: from /proc/locks, which
+// the kernel keeps exact, with the program name from /proc/<pid>/comm; else
+// from the "PID owner" line holders write into the file (which may be stale).
 func readHolder(path string) (int, string) {
+	filePID, fileOwner := readHolderFile(path)
+	if pid := flockHolder(path); pid > 0 {
+		if pid == filePID {
+			return pid, fileOwner
+		}
+		comm, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/comm")
+		return pid, strings.TrimSpace(string(comm))
+	}
+	return filePID, fileOwner
+}
+
+// readHolderFile reads the "PID owner" line of a lock file.
+func readHolderFile(path string) (int, string) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return 0, ""
@@ -118,4 +134,39 @@ func (d *Dir) Instance(name string) (*Lock, error) {
 	}
 	_ = os.WriteFile(path, []byte(fmt.Sprintf("%d %s\n", os.Getpid(), name)), FileMode)
 	return &Lock{f: fl}, nil
+}
+
+// flockHolder returns the PID that holds a FLOCK on path, per /proc/locks
+// ("1: FLOCK  ADVISORY  WRITE 4242 00:2a:123456 0 EOF"), or 0.
+func flockHolder(path string) int {
+	var st unix.Stat_t
+	if unix.Stat(path, &st) != nil {
+		return 0
+	}
+	data, err := os.ReadFile("/proc/locks")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 6 || f[1] != "FLOCK" {
+			continue
+		}
+		id := strings.Split(f[5], ":")
+		if len(id) != 3 {
+			continue
+		}
+		ino, err := strconv.ParseUint(id[2], 10, 64)
+		if err != nil || ino != st.Ino {
+			continue
+		}
+		maj, _ := strconv.ParseUint(id[0], 16, 32)
+		min, _ := strconv.ParseUint(id[1], 16, 32)
+		if uint32(maj) != unix.Major(st.Dev) || uint32(min) != unix.Minor(st.Dev) {
+			continue
+		}
+		pid, _ := strconv.Atoi(f[4])
+		return pid
+	}
+	return 0
 }
