@@ -12,6 +12,7 @@ import (
 
 	"github.com/bc-chain/bc/pkg/api"
 	"github.com/bc-chain/bc/pkg/backup"
+	"github.com/bc-chain/bc/pkg/client"
 	"github.com/bc-chain/bc/pkg/miner"
 	"github.com/bc-chain/bc/pkg/peer"
 	"github.com/bc-chain/bc/pkg/powsdk"
@@ -21,7 +22,7 @@ import (
 	"github.com/bc-chain/bc/pkg/verify"
 )
 
-var programs = []string{"bc-mine", "bc-serve", "bc-gossip", "bc-backup", "bc-verify", "bc-pow-default", "bc-pow-crashy", "bc-pow-stuck"}
+var programs = []string{"bc-mine", "bc-serve", "bc-gossip", "bc-backup", "bc-verify", "bc-add", "bc-pow-default", "bc-pow-crashy", "bc-pow-stuck"}
 
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
@@ -30,6 +31,7 @@ func TestMain(m *testing.M) {
 		"bc-gossip":      func() { os.Exit(peer.Main(os.Args[1:])) },
 		"bc-backup":      func() { os.Exit(backup.Main(os.Args[1:])) },
 		"bc-verify":      func() { os.Exit(verify.Main(os.Args[1:])) },
+		"bc-add":         func() { os.Exit(client.AddMain(os.Args[1:])) },
 		"bc-pow-default": func() { powsdk.Serve(strategy.Default{}) },
 		"bc-pow-crashy":  func() { powsdk.Serve(crashy{}) },
 		"bc-pow-stuck":   func() { powsdk.Serve(stuck{}) },
@@ -128,3 +130,5 @@ func (n *node) height(t *testing.T) uint64 {
 	defer v.Close()
 	return v.Height()
 }
+
+func decodeJSON(r *http.Response, v any) error { return json.NewDecoder(r.Body).Decode(v) }

@@ -31,7 +31,7 @@ func (g *Gossiper) syncRound(ctx context.Context, only Addr) {
 		h remoteHealth
 	}
 	var mu sync.Mutex
-	var ahead []tipOf
+	var ahead, tied []tipOf
 	var wg sync.WaitGroup
 	for _, p := range peers {
 		wg.Add(1)
@@ -47,14 +47,27 @@ func (g *Gossiper) syncRound(ctx context.Context, only Addr) {
 				return
 			}
 			g.ok(p.addr)
-			if h.Height > g.view.Height() {
-				mu.Lock()
+			mine := g.view.Tip()
+			mu.Lock()
+			switch {
+			case h.Height > mine.Index:
 				ahead = append(ahead, tipOf{p, h})
-				mu.Unlock()
+			case h.Height == mine.Index && h.Tip != mine.Hash.String():
+				tied = append(tied, tipOf{p, h})
 			}
+			mu.Unlock()
 		}(p)
 	}
 	wg.Wait()
+	// A tie keeps the local chain, but the messages only the other fork
+	// carries would then never reach this one, and with nothing left to
+	// mine the tie would last: take them as pending, so that the next block
+	// (ours or theirs) settles it.
+	for _, tie := range tied {
+		if err := g.pullForkMessages(ctx, tie.t); err != nil {
+			g.log.Debug("messages of a tied fork not taken", "peer", tie.t.addr, "error", err)
+		}
+	}
 	sort.Slice(ahead, func(i, j int) bool { return ahead[i].h.Height > ahead[j].h.Height })
 	for _, a := range ahead {
 		if a.h.Height <= g.view.Height() {
@@ -331,6 +344,51 @@ func (g *Gossiper) repend(ctx context.Context, ancestor, last uint64, fork [][]b
 	}
 	g.log.Info("messages of dropped blocks go back to pending", "messages", len(back))
 	return g.dir.AddPending(ctx, back)
+}
+
+// maxForkPull bounds the blocks of a tied fork read for its messages.
+const maxForkPull = 1000
+
+// pullForkMessages stores as pending the messages of p's blocks after the
+// common ancestor that the local chain lacks.
+func (g *Gossiper) pullForkMessages(ctx context.Context, p target) error {
+	tip := g.view.Tip()
+	ancestor, err := g.findAncestor(ctx, p, tip.Index)
+	if err != nil {
+		return err
+	}
+	if tip.Index-ancestor > maxForkPull {
+		return fmt.Errorf("tied fork of %d blocks is too deep to read", tip.Index-ancestor)
+	}
+	lines, _, _, err := g.page(ctx, p, ancestor)
+	if err != nil {
+		return err
+	}
+	pending := g.pendingIDs()
+	var fresh []store.PendingEntry
+	var b chain.Block
+	var parser chain.Parser
+	now := uint64(time.Now().UnixMilli())
+	for _, l := range lines {
+		if parser.Parse(l, &b) != nil {
+			return invalid("unparsable block from %s", p.addr)
+		}
+		for _, m := range b.Data {
+			e := store.PendingEntry{ID: m.ID, Message: m.Text, Received: now}
+			if e.Validate() == nil && !g.view.HasID(m.ID) && !pending[m.ID] {
+				pending[m.ID] = true
+				fresh = append(fresh, e)
+			}
+		}
+	}
+	if len(fresh) == 0 {
+		return nil
+	}
+	g.log.Info("took the messages of a tied fork as pending", "peer", p.addr, "messages", len(fresh))
+	g.mu.Lock()
+	g.stats.PendingPulled += uint64(len(fresh))
+	g.mu.Unlock()
+	return g.dir.AddPending(ctx, fresh)
 }
 
 // pullData is the seed's unprocessed-data job: take the neighbours' pending

@@ -106,8 +106,16 @@ func (b *Bin) Start(t testing.TB, name string, args ...string) *Proc {
 // StartEnv is Start with extra environment variables.
 func (b *Bin) StartEnv(t testing.TB, extra []string, name string, args ...string) *Proc {
 	t.Helper()
+	return b.StartWrapped(t, extra, nil, name, args...)
+}
+
+// StartWrapped is StartEnv with the program run through a wrapper command
+// that execs it, such as ip netns exec NS.
+func (b *Bin) StartWrapped(t testing.TB, extra, wrapper []string, name string, args ...string) *Proc {
+	t.Helper()
 	p := &Proc{Name: name, done: make(chan struct{})}
-	p.Cmd = exec.Command(b.Path(name), args...)
+	argv := append(append(append([]string(nil), wrapper...), b.Path(name)), args...)
+	p.Cmd = exec.Command(argv[0], argv[1:]...)
 	p.Cmd.Env = b.Env(extra...)
 	p.Cmd.Stdout, p.Cmd.Stderr = &p.out, &p.out
 	if err := p.Cmd.Start(); err != nil {
