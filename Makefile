@@ -7,7 +7,7 @@ LDFLAGS  := -s -w -X github.com/bc-chain/bc/pkg/cli.Version=$(VERSION)
 GOFLAGS_BUILD := -trimpath -ldflags "$(LDFLAGS)"
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: all build test run bench soak lint proto clean help
+.PHONY: all build test fuzz run bench soak lint proto clean help
 
 all: build
 
@@ -17,9 +17,13 @@ help: ## list the targets
 build: ## build every binary and plugin into bin/
 	$(GO) build $(GOFLAGS_BUILD) -o $(BIN)/ ./cmd/... ./plugins/...
 
-test: build ## run every test (unit, integration, CLI, fuzz seeds, browser)
+test: build ## run every test (unit, integration, CLI, browser, faults, crashes), then a short fuzz of every parser
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 20m ./...
+	FUZZTIME=$(or $(FUZZTIME),3s) ./contrib/fuzz.sh
+
+fuzz: ## fuzz every parser and handler for FUZZTIME each (default 10m)
+	FUZZTIME=$(or $(FUZZTIME),10m) ./contrib/fuzz.sh
 
 run: build ## start a local network of nodes with their web UI (N=3)
 	./contrib/run-network.sh

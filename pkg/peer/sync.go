@@ -346,6 +346,11 @@ func (g *Gossiper) repend(ctx context.Context, ancestor, last uint64, fork [][]b
 	return g.dir.AddPending(ctx, back)
 }
 
+// MaxPulledPending bounds the pending log entries beyond which bc-gossip
+// stops taking messages from peers (the pending-data job and tied forks), so
+// that a peer cannot flood a node's disk.
+const MaxPulledPending = 100_000
+
 // maxForkPull bounds the blocks of a tied fork read for its messages.
 const maxForkPull = 1000
 
@@ -360,11 +365,30 @@ func (g *Gossiper) pullForkMessages(ctx context.Context, p target) error {
 	if tip.Index-ancestor > maxForkPull {
 		return fmt.Errorf("tied fork of %d blocks is too deep to read", tip.Index-ancestor)
 	}
-	lines, _, _, err := g.page(ctx, p, ancestor)
+	lines, sums, _, err := g.page(ctx, p, ancestor)
 	if err != nil {
 		return err
 	}
+	// Only messages of valid blocks, proofs included: otherwise anyone
+	// could fill our pending log with forged forks for free.
+	base, err := g.view.Summary(ancestor)
+	if err != nil {
+		return err
+	}
+	s := validate.NewStreamAfter(ctx, validate.Options{}, g.params, g.genesis, base, g.verify)
+	for i, l := range lines {
+		if err := s.Add(int(sums[i].Index)+1, l); err != nil {
+			s.Close()
+			return invalid("%v", err)
+		}
+	}
+	if err := s.Close(); err != nil {
+		return invalid("%v", err)
+	}
 	pending := g.pendingIDs()
+	if len(pending) >= MaxPulledPending {
+		return fmt.Errorf("%d messages already pending; not taking more from peers", len(pending))
+	}
 	var fresh []store.PendingEntry
 	var b chain.Block
 	var parser chain.Parser
@@ -399,6 +423,10 @@ func (g *Gossiper) pullData(ctx context.Context) {
 	}
 	pending := g.pendingIDs()
 	for _, n := range g.neighbours() {
+		if len(pending) >= MaxPulledPending {
+			g.log.Warn("many messages are pending; not taking more from peers until they are mined", "pending", len(pending))
+			return
+		}
 		var doc struct {
 			Data []store.PendingEntry `json:"data"`
 		}

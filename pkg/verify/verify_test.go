@@ -21,6 +21,11 @@ import (
 // The test binary is bc-verify and the three strategy plugins too, so the
 // scripts run real processes without a build step.
 func TestMain(m *testing.M) {
+	for _, a := range os.Args[1:] {
+		if strings.HasPrefix(a, "-test.fuzzworker") {
+			os.Exit(m.Run()) // a fuzz worker runs the fuzz target only
+		}
+	}
 	testscript.Main(m, map[string]func(){
 		"bc-verify":      func() { os.Exit(verify.Main(os.Args[1:])) },
 		"bc-pow-default": func() { powsdk.Serve(strategy.Default{}) },

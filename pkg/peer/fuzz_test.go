@@ -1,0 +1,64 @@
+package peer
+
+import (
+	"encoding/json"
+	"testing"
+)
+
+// FuzzParseAddr: addresses parse or are refused; a parsed address is
+// canonical (parsing it again gives itself) and never has port 0.
+func FuzzParseAddr(f *testing.F) {
+	for _, s := range []string{"localhost", "localhost:8080", "http://localhost:12346", "miner1", "[::1]:5", "http://[2001:db8::1]:7000", "10.0.0.1", "a:0", "http://u@h/p?q", "::::", "é.example:1"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		a, err := ParseAddr(s)
+		if err != nil {
+			return
+		}
+		if a.Port() == 0 {
+			t.Fatalf("%q gave port 0", s)
+		}
+		b, err := ParseAddr(string(a))
+		if err != nil || b != a {
+			t.Fatalf("%q → %q → %q, %v", s, a, b, err)
+		}
+	})
+}
+
+// FuzzAnnouncement: any announcement body decodes and is checked without
+// panicking.
+func FuzzAnnouncement(f *testing.F) {
+	f.Add([]byte(`{"from":"127.0.0.1:1","genesis":"` + zeros + `","height":3,"hash":"` + ones + `","blocks":["{}"]}`))
+	f.Add([]byte(`{"height":-1}`))
+	f.Add([]byte(`{"hash":"zz"}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		var a Announcement
+		if json.Unmarshal(body, &a) != nil {
+			return
+		}
+		_ = a.Check()
+	})
+}
+
+// FuzzBook: any neighbour file decodes, and editing it keeps it encodable.
+func FuzzBook(f *testing.F) {
+	f.Add([]byte(`{"neighbours":["127.0.0.1:1"],"known":[{"addr":"a:1","failures":2}],"removed":[{"addr":"b:2","until":9}]}`))
+	f.Add([]byte(`{"neighbours":null}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var b Book
+		if json.Unmarshal(data, &b) != nil {
+			return
+		}
+		b.Remove("127.0.0.1:1", testNow)
+		var back Book
+		if err := json.Unmarshal(b.Encode(), &back); err != nil {
+			t.Fatalf("an edited book does not decode: %v", err)
+		}
+	})
+}
+
+const (
+	zeros = "0000000000000000000000000000000000000000000000000000000000000000"
+	ones  = "1111111111111111111111111111111111111111111111111111111111111111"
+)
