@@ -14,6 +14,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/bc-chain/bc/pkg/strategy"
 )
 
 // benchNode is a node run from bin/: bc-mine, bc-serve and bc-gossip.
@@ -188,7 +190,7 @@ func benchNetwork(t *testing.T, r *report, bin string) {
 	nodes := startNetwork(t, bin, 3, nil, nil)
 	times := propagation(t, nodes, msgs, false, 60*time.Second)
 	p50, worst := times[len(times)/2], times[len(times)-1]
-	r.add(Row{Section: sec, What: fmt.Sprintf("3-node ring, default difficulty 24: message added at node 1 → in a block on all 3, %d messages", msgs),
+	r.add(Row{Section: sec, What: fmt.Sprintf("3-node ring, default difficulty %d: message added at node 1 → in a block on all 3, %d messages", strategy.DefaultDifficulty, msgs),
 		Bc:         fmt.Sprintf("p50 %.2f s, max %.2f s", p50.Seconds(), worst.Seconds()),
 		Comparison: "the seed (3 miners in a ring, difficulty 4): 8.5 to 9.6 s (the brief's measurement on this machine)",
 		Ratio:      fmt.Sprintf("%.0f× faster at p50 (vs 8.5 s)", 8.5/p50.Seconds()),
