@@ -302,7 +302,7 @@ func (b *Backuper) copy(src *os.File, now time.Time) (string, error) {
 	if err := os.Rename(tmp.Name(), final); err != nil {
 		return "", err
 	}
-	if err := syncDir(dir); err != nil {
+	if err := store.SyncDir(dir); err != nil {
 		return "", err
 	}
 	b.log.Info("backed up the chain", "to", final, "blocks", b.blocks, "tip", b.tip.Hash.String(), "bytes", b.offset)
@@ -325,15 +325,6 @@ func cloneOrCopy(dst, src *os.File, n int64) error {
 func exists(p string) bool {
 	_, err := os.Stat(p)
 	return err == nil
-}
-
-func syncDir(dir string) error {
-	f, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	return f.Sync()
 }
 
 // Backup is one file of backups/.

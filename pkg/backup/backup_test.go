@@ -15,30 +15,15 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rogpeppe/go-internal/testscript"
-
-	"github.com/bc-chain/bc/pkg/api"
 	"github.com/bc-chain/bc/pkg/backup"
 	"github.com/bc-chain/bc/pkg/chain"
-	"github.com/bc-chain/bc/pkg/miner"
-	"github.com/bc-chain/bc/pkg/powsdk"
 	"github.com/bc-chain/bc/pkg/proctest"
 	"github.com/bc-chain/bc/pkg/store"
-	"github.com/bc-chain/bc/pkg/strategy"
-	"github.com/bc-chain/bc/pkg/verify"
 )
 
-var programs = []string{"bc-backup", "bc-mine", "bc-serve", "bc-verify", "bc-pow-default"}
+var programs = proctest.Names()
 
-func TestMain(m *testing.M) {
-	testscript.Main(m, map[string]func(){
-		"bc-backup":      func() { os.Exit(backup.Main(os.Args[1:])) },
-		"bc-mine":        func() { os.Exit(miner.Main(os.Args[1:])) },
-		"bc-serve":       func() { os.Exit(api.Main(os.Args[1:])) },
-		"bc-verify":      func() { os.Exit(verify.Main(os.Args[1:])) },
-		"bc-pow-default": func() { powsdk.Serve(strategy.Default{}) },
-	})
-}
+func TestMain(m *testing.M) { proctest.Main(m, nil) }
 
 func must(t testing.TB, err error) {
 	t.Helper()

@@ -3,38 +3,21 @@ package crashtest
 import (
 	"encoding/json"
 	"net/http"
-	"os"
 	"strconv"
 	"testing"
 	"time"
 
-	"github.com/rogpeppe/go-internal/testscript"
-
-	"github.com/bc-chain/bc/pkg/api"
-	"github.com/bc-chain/bc/pkg/backup"
-	"github.com/bc-chain/bc/pkg/client"
-	"github.com/bc-chain/bc/pkg/miner"
-	"github.com/bc-chain/bc/pkg/peer"
 	"github.com/bc-chain/bc/pkg/powsdk"
 	"github.com/bc-chain/bc/pkg/proctest"
 	"github.com/bc-chain/bc/pkg/store"
-	"github.com/bc-chain/bc/pkg/strategy"
-	"github.com/bc-chain/bc/pkg/verify"
 )
 
-var programs = []string{"bc-mine", "bc-serve", "bc-gossip", "bc-backup", "bc-verify", "bc-add", "bc-pow-default", "bc-pow-crashy", "bc-pow-stuck"}
+var programs = append(proctest.Names(), "bc-pow-crashy", "bc-pow-stuck")
 
 func TestMain(m *testing.M) {
-	testscript.Main(m, map[string]func(){
-		"bc-mine":        func() { os.Exit(miner.Main(os.Args[1:])) },
-		"bc-serve":       func() { os.Exit(api.Main(os.Args[1:])) },
-		"bc-gossip":      func() { os.Exit(peer.Main(os.Args[1:])) },
-		"bc-backup":      func() { os.Exit(backup.Main(os.Args[1:])) },
-		"bc-verify":      func() { os.Exit(verify.Main(os.Args[1:])) },
-		"bc-add":         func() { os.Exit(client.AddMain(os.Args[1:])) },
-		"bc-pow-default": func() { powsdk.Serve(strategy.Default{}) },
-		"bc-pow-crashy":  func() { powsdk.Serve(crashy{}) },
-		"bc-pow-stuck":   func() { powsdk.Serve(stuck{}) },
+	proctest.Main(m, map[string]func(){
+		"bc-pow-crashy": func() { powsdk.Serve(crashy{}) },
+		"bc-pow-stuck":  func() { powsdk.Serve(stuck{}) },
 	})
 }
 

@@ -276,7 +276,7 @@ func TestStaleAndHeldLocks(t *testing.T) {
 // A plugin that crashes in the middle of a search is restarted and the
 // block mined; one that hangs is detected, killed and replaced.
 func TestBrokenPlugins(t *testing.T) {
-	for _, s := range []struct{ name, logged string }{{"crashy", "died during a search"}, {"stuck", "made no progress"}} {
+	for _, s := range []struct{ name, logged string }{{"crashy", "failed during a search; restarting it"}, {"stuck", "made no progress"}} {
 		t.Run(s.name, func(t *testing.T) {
 			c := newCluster(t)
 			n := c.node(s.name, 8)

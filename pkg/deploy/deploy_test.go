@@ -10,31 +10,19 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/rogpeppe/go-internal/testscript"
-
 	"github.com/bc-chain/bc/pkg/api"
 	"github.com/bc-chain/bc/pkg/backup"
 	"github.com/bc-chain/bc/pkg/client"
 	"github.com/bc-chain/bc/pkg/deploy"
 	"github.com/bc-chain/bc/pkg/miner"
 	"github.com/bc-chain/bc/pkg/peer"
-	"github.com/bc-chain/bc/pkg/powsdk"
-	"github.com/bc-chain/bc/pkg/strategy"
+	"github.com/bc-chain/bc/pkg/proctest"
 	"github.com/bc-chain/bc/pkg/verify"
 )
 
 var update = flag.Bool("update", false, "rewrite contrib/completions")
 
-func TestMain(m *testing.M) {
-	testscript.Main(m, map[string]func(){
-		"bc-serve":       func() { os.Exit(api.Main(os.Args[1:])) },
-		"bc-mine":        func() { os.Exit(miner.Main(os.Args[1:])) },
-		"bc-gossip":      func() { os.Exit(peer.Main(os.Args[1:])) },
-		"bc-backup":      func() { os.Exit(backup.Main(os.Args[1:])) },
-		"bc-verify":      func() { os.Exit(verify.Main(os.Args[1:])) },
-		"bc-pow-default": func() { powsdk.Serve(strategy.Default{}) },
-	})
-}
+func TestMain(m *testing.M) { proctest.Main(m, nil) }
 
 var grammars = map[string]func() any{
 	"bc-verify": func() any { return &verify.CLI{} },

@@ -254,8 +254,15 @@ func (r *reloading) SealProgress(ctx context.Context, req pow.SealRequest, every
 		}
 	}
 	res, err := p.SealProgress(ctx, req, every, progress)
-	if err != nil && ctx.Err() == nil && p.Exited() {
-		r.env.Log.Error("the strategy plugin died during a search; restarting it", "plugin", p.Path(), "error", err)
+	if err != nil && ctx.Err() == nil {
+		// Whether it died or broke its protocol, do not trust it again.
+		r.env.Log.Error("the strategy plugin failed during a search; restarting it", "plugin", p.Path(), "error", err)
+		r.mu.Lock()
+		if r.p == p {
+			r.p.Close()
+			r.p = nil
+		}
+		r.mu.Unlock()
 	}
 	return res, err
 }

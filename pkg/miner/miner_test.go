@@ -15,31 +15,19 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rogpeppe/go-internal/testscript"
-
 	"github.com/bc-chain/bc/pkg/chain"
 	"github.com/bc-chain/bc/pkg/chaintest"
 	"github.com/bc-chain/bc/pkg/miner"
-	"github.com/bc-chain/bc/pkg/powsdk"
 	"github.com/bc-chain/bc/pkg/proctest"
 	"github.com/bc-chain/bc/pkg/store"
 	"github.com/bc-chain/bc/pkg/strategy"
-	"github.com/bc-chain/bc/pkg/verify"
 )
 
 var update = flag.Bool("update", false, "regenerate testdata fixtures")
 
-var programs = []string{"bc-mine", "bc-verify", "bc-pow-default", "bc-pow-classic", "bc-pow-scrypt"}
+var programs = proctest.Names()
 
-func TestMain(m *testing.M) {
-	testscript.Main(m, map[string]func(){
-		"bc-mine":        func() { os.Exit(miner.Main(os.Args[1:])) },
-		"bc-verify":      func() { os.Exit(verify.Main(os.Args[1:])) },
-		"bc-pow-default": func() { powsdk.Serve(strategy.Default{}) },
-		"bc-pow-classic": func() { powsdk.Serve(strategy.Classic{}) },
-		"bc-pow-scrypt":  func() { powsdk.Serve(strategy.Scrypt{}) },
-	})
-}
+func TestMain(m *testing.M) { proctest.Main(m, nil) }
 
 func must(t testing.TB, err error) {
 	t.Helper()

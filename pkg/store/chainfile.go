@@ -409,6 +409,38 @@ func (d *Dir) checkLines(tip chain.Summary, lines [][]byte) error {
 	return nil
 }
 
+// withTip runs fn under the chain lock with the chain open for writing (a
+// torn tail moved aside), provided its tip is still prev.
+func (d *Dir) withTip(ctx context.Context, prev chain.Hash, fn func(f *os.File, tip chain.Summary, end int64) error) error {
+	l, err := d.LockChain(ctx)
+	if err != nil {
+		return err
+	}
+	defer l.Unlock()
+	f, tip, end, err := d.openTip()
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if tip.Hash != prev {
+		return &TipMovedError{Want: prev, Have: tip}
+	}
+	return fn(f, tip, end)
+}
+
+// joinLines returns the lines, each followed by a newline.
+func joinLines(lines [][]byte) []byte {
+	n := 0
+	for _, l := range lines {
+		n += len(l) + 1
+	}
+	buf := make([]byte, 0, n)
+	for _, line := range lines {
+		buf = append(append(buf, line...), '\n')
+	}
+	return buf
+}
+
 // Append adds lines (canonical blocks, without newlines) to the chain if its
 // tip is still prev, and returns once they are on disk (fdatasync). The
 // lines must continue the tip (format, hash and link rules are checked
@@ -417,94 +449,56 @@ func (d *Dir) Append(ctx context.Context, prev chain.Hash, lines [][]byte) error
 	if len(lines) == 0 {
 		return nil
 	}
-	l, err := d.LockChain(ctx)
-	if err != nil {
-		return err
-	}
-	defer l.Unlock()
-	f, tip, end, err := d.openTip()
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	if tip.Hash != prev {
-		return &TipMovedError{Want: prev, Have: tip}
-	}
-	if err := d.checkLines(tip, lines); err != nil {
-		return err
-	}
-	buf := make([]byte, 0, linesSize(lines))
-	for _, line := range lines {
-		buf = append(append(buf, line...), '\n')
-	}
-	if _, err := f.WriteAt(buf, end); err != nil {
-		// Leave no partial line behind for others to trip on.
-		_ = f.Truncate(end)
-		return fmt.Errorf("append to %s: %w", f.Name(), err)
-	}
-	if err := unix.Fdatasync(int(f.Fd())); err != nil {
-		return fmt.Errorf("fsync %s: %w", f.Name(), err)
-	}
-	return nil
-}
-
-func linesSize(lines [][]byte) int {
-	n := 0
-	for _, l := range lines {
-		n += len(l) + 1
-	}
-	return n
+	return d.withTip(ctx, prev, func(f *os.File, tip chain.Summary, end int64) error {
+		if err := d.checkLines(tip, lines); err != nil {
+			return err
+		}
+		if _, err := f.WriteAt(joinLines(lines), end); err != nil {
+			// Leave no partial line behind for others to trip on.
+			_ = f.Truncate(end)
+			return fmt.Errorf("append to %s: %w", f.Name(), err)
+		}
+		if err := unix.Fdatasync(int(f.Fd())); err != nil {
+			return fmt.Errorf("fsync %s: %w", f.Name(), err)
+		}
+		return nil
+	})
 }
 
 // Replace atomically swaps the chain for the first keep bytes of the
 // current file (which end with block keepTip) followed by lines, provided
 // the tip is still prev. It is how a longer fork from a peer is adopted.
 func (d *Dir) Replace(ctx context.Context, prev chain.Hash, keep int64, keepTip chain.Summary, lines [][]byte) error {
-	l, err := d.LockChain(ctx)
-	if err != nil {
-		return err
-	}
-	defer l.Unlock()
-	f, tip, end, err := d.openTip()
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	if tip.Hash != prev {
-		return &TipMovedError{Want: prev, Have: tip}
-	}
-	if keep <= 0 || keep > end {
-		return fmt.Errorf("replace: keep %d bytes of a %d-byte chain", keep, end)
-	}
-	// keep must end right after keepTip's line.
-	line, _, _, err := tailOf(f, keep)
-	if err != nil {
-		return err
-	}
-	var s chain.Summary
-	var p chain.Parser
-	if err := p.ParseSummary(line, &s); err != nil || s.Hash != keepTip.Hash {
-		return fmt.Errorf("replace: byte %d does not end block %d", keep, keepTip.Index)
-	}
-	if err := d.checkLines(s, lines); err != nil {
-		return err
-	}
-	tmp, err := d.CreateAtomic(ChainFile, FileMode)
-	if err != nil {
-		return err
-	}
-	defer tmp.Abort()
-	if err := copyPrefix(tmp, f, keep); err != nil {
-		return fmt.Errorf("replace: %w", err)
-	}
-	buf := make([]byte, 0, linesSize(lines))
-	for _, line := range lines {
-		buf = append(append(buf, line...), '\n')
-	}
-	if _, err := tmp.Write(buf); err != nil {
-		return fmt.Errorf("replace: write: %w", err)
-	}
-	return tmp.Commit()
+	return d.withTip(ctx, prev, func(f *os.File, _ chain.Summary, end int64) error {
+		if keep <= 0 || keep > end {
+			return fmt.Errorf("replace: keep %d bytes of a %d-byte chain", keep, end)
+		}
+		// keep must end right after keepTip's line.
+		line, _, _, err := tailOf(f, keep)
+		if err != nil {
+			return err
+		}
+		var s chain.Summary
+		var p chain.Parser
+		if err := p.ParseSummary(line, &s); err != nil || s.Hash != keepTip.Hash {
+			return fmt.Errorf("replace: byte %d does not end block %d", keep, keepTip.Index)
+		}
+		if err := d.checkLines(s, lines); err != nil {
+			return err
+		}
+		tmp, err := d.CreateAtomic(ChainFile, FileMode)
+		if err != nil {
+			return err
+		}
+		defer tmp.Abort()
+		if err := copyPrefix(tmp, f, keep); err != nil {
+			return fmt.Errorf("replace: %w", err)
+		}
+		if _, err := tmp.Write(joinLines(lines)); err != nil {
+			return fmt.Errorf("replace: write: %w", err)
+		}
+		return tmp.Commit()
+	})
 }
 
 // ReplaceAll atomically replaces the whole chain with the content of src,

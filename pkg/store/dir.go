@@ -135,8 +135,10 @@ func (d *Dir) HasChain() bool {
 	return err == nil
 }
 
-// syncDir makes renames and creations in dir durable: rename is atomic but
+// SyncDir makes renames and creations in dir durable: rename is atomic but
 // only an fsync of the directory makes it survive a power loss.
+func SyncDir(dir string) error { return syncDir(dir) }
+
 func syncDir(dir string) error {
 	f, err := os.Open(dir)
 	if err != nil {

@@ -13,26 +13,12 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/bc-chain/bc/pkg/chain"
-	"github.com/bc-chain/bc/pkg/powsdk"
-	"github.com/bc-chain/bc/pkg/strategy"
-	"github.com/bc-chain/bc/pkg/verify"
+	"github.com/bc-chain/bc/pkg/proctest"
 )
 
 // The test binary is bc-verify and the three strategy plugins too, so the
 // scripts run real processes without a build step.
-func TestMain(m *testing.M) {
-	for _, a := range os.Args[1:] {
-		if strings.HasPrefix(a, "-test.fuzzworker") {
-			os.Exit(m.Run()) // a fuzz worker runs the fuzz target only
-		}
-	}
-	testscript.Main(m, map[string]func(){
-		"bc-verify":      func() { os.Exit(verify.Main(os.Args[1:])) },
-		"bc-pow-default": func() { powsdk.Serve(strategy.Default{}) },
-		"bc-pow-classic": func() { powsdk.Serve(strategy.Classic{}) },
-		"bc-pow-scrypt":  func() { powsdk.Serve(strategy.Scrypt{}) },
-	})
-}
+func TestMain(m *testing.M) { proctest.Main(m, nil) }
 
 func TestScripts(t *testing.T) {
 	vectors, err := filepath.Abs("../validate/testdata")

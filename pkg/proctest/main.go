@@ -1,0 +1,57 @@
+package proctest
+
+import (
+	"os"
+	"sort"
+	"testing"
+
+	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/bc-chain/bc/pkg/api"
+	"github.com/bc-chain/bc/pkg/backup"
+	"github.com/bc-chain/bc/pkg/client"
+	"github.com/bc-chain/bc/pkg/miner"
+	"github.com/bc-chain/bc/pkg/peer"
+	"github.com/bc-chain/bc/pkg/powsdk"
+	"github.com/bc-chain/bc/pkg/strategy"
+	"github.com/bc-chain/bc/pkg/verify"
+)
+
+// Programs returns bc's programs and plugins by name, as the test binary
+// runs them (see Main).
+func Programs() map[string]func() {
+	exit := func(f func([]string) int) func() { return func() { os.Exit(f(os.Args[1:])) } }
+	return map[string]func(){
+		"bc-verify":      exit(verify.Main),
+		"bc-mine":        exit(miner.Main),
+		"bc-serve":       exit(api.Main),
+		"bc-gossip":      exit(peer.Main),
+		"bc-backup":      exit(backup.Main),
+		"bc-add":         exit(client.AddMain),
+		"bc-get":         exit(client.GetMain),
+		"bc-pow-default": func() { powsdk.Serve(strategy.Default{}) },
+		"bc-pow-classic": func() { powsdk.Serve(strategy.Classic{}) },
+		"bc-pow-scrypt":  func() { powsdk.Serve(strategy.Scrypt{}) },
+	}
+}
+
+// Main is the TestMain of packages whose tests run bc's programs: run as
+// one of them (by the name it is called with), the test binary is that
+// program; extra adds test-only programs, such as broken plugins.
+func Main(m *testing.M, extra map[string]func()) {
+	cmds := Programs()
+	for name, f := range extra {
+		cmds[name] = f
+	}
+	testscript.Main(m, cmds)
+}
+
+// Names returns the names of bc's programs and plugins, sorted.
+func Names() []string {
+	var out []string
+	for name := range Programs() {
+		out = append(out, name)
+	}
+	sort.Strings(out)
+	return out
+}
