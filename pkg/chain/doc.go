@@ -21,7 +21,7 @@
 //     zeros, fraction or exponent. index and timestamp are below 2^63; proof
 //     is below 2^64. timestamp is in Unix milliseconds.
 //   - params: only in the genesis (see below).
-//   - data: an array of 1 to 1024 messages (the genesis has exactly one),
+//   - data: an array of 0 to 1024 messages (the genesis has exactly one),
 //     each {"id":"U","message":"S"}, in this field order. id is a UUID in
 //     its lowercase 8-4-4-4-12 form; message is 1 to 4096 bytes of valid
 //     UTF-8 (counted after unescaping); no two messages of a block share an id.

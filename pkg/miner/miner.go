@@ -145,7 +145,7 @@ func (m *Miner) Wake() {
 // Watch turns file events of the directory into wake-ups until ctx ends.
 func (m *Miner) Watch(ctx context.Context) error {
 	return m.dir.Watch(ctx, m.cfg.Rescan, nil, func(changed map[string]bool) {
-		if changed == nil || changed[store.ChainFile] || changed[store.PendingFile] {
+		if changed == nil || changed[store.ChainFile] || changed[store.PendingFile] || changed[store.TiebreakFile] {
 			m.Wake()
 		}
 	})
@@ -171,6 +171,20 @@ func (m *Miner) Pending() int {
 	return len(msgs)
 }
 
+// tiebreakDue reports whether bc-gossip asked for an empty block on the
+// current tip (and drops a request made for another tip).
+func (m *Miner) tiebreakDue() bool {
+	tip, ok := m.dir.Tiebreak()
+	if !ok {
+		return false
+	}
+	if tip != m.view.Tip().Hash {
+		m.dir.ClearTiebreak()
+		return false
+	}
+	return true
+}
+
 // ErrIdle is returned by MineOne when nothing is pending.
 var ErrIdle = errors.New("nothing to mine")
 
@@ -186,7 +200,10 @@ func (m *Miner) MineOne(ctx context.Context) (*chain.Block, error) {
 		}
 		msgs := m.candidates()
 		if len(msgs) == 0 {
-			return nil, ErrIdle
+			if !m.tiebreakDue() {
+				return nil, ErrIdle
+			}
+			m.log.Info("mining an empty block to settle a tie with a fork of equal work", "on", m.view.Tip().Index)
 		}
 		b, err := m.mine(ctx, msgs)
 		if errors.Is(err, errTipMoved) || errors.Is(err, store.ErrTipMoved) {
@@ -276,6 +293,9 @@ func (m *Miner) append(ctx context.Context, b *chain.Block, tip chain.Summary, r
 	line := b.AppendJSON(nil)
 	if err := m.dir.Append(ctx, tip.Hash, [][]byte{line}); err != nil {
 		return err
+	}
+	if len(b.Data) == 0 {
+		m.dir.ClearTiebreak()
 	}
 	m.stats.Blocks++
 	m.stats.Messages += uint64(len(b.Data))

@@ -196,6 +196,53 @@ func TestDaemon(t *testing.T) {
 	}
 }
 
+// A tie-break request mines exactly one empty block on the tip it names;
+// a request for another tip is dropped without mining.
+func TestTiebreak(t *testing.T) {
+	b := proctest.NewBin(t, programs...)
+	path := t.TempDir()
+	p := b.Start(t, "bc-mine", "--dir", path, "--difficulty", "12")
+	d := openDir(t, path)
+	proctest.Eventually(t, 10*time.Second, "the chain to exist", d.HasChain)
+	v, err := d.OpenView(store.ViewOptions{})
+	must(t, err)
+	defer v.Close()
+	height := func() uint64 {
+		_, _, err := v.Refresh()
+		must(t, err)
+		return v.Height()
+	}
+
+	must(t, d.RequestTiebreak(chain.Hash{1}))
+	proctest.Eventually(t, 10*time.Second, "a request for another tip to be dropped", func() bool {
+		_, ok := d.Tiebreak()
+		return !ok
+	})
+	if h := height(); h != 0 {
+		t.Fatalf("a stale request was mined: height %d", h)
+	}
+
+	must(t, d.RequestTiebreak(v.Tip().Hash))
+	proctest.Eventually(t, 10*time.Second, "one empty block", func() bool { return height() == 1 })
+	proctest.Eventually(t, 10*time.Second, "the request to be cleared", func() bool {
+		_, ok := d.Tiebreak()
+		return !ok
+	})
+	time.Sleep(500 * time.Millisecond)
+	if h := height(); h != 1 {
+		t.Fatalf("height %d after one tie-break request", h)
+	}
+	blk, err := v.Block(1)
+	must(t, err)
+	if len(blk.Data) != 0 {
+		t.Fatalf("tie-break block carries %d messages", len(blk.Data))
+	}
+	verifyDir(t, b, path)
+	if code := p.Signal(syscall.SIGTERM, 5*time.Second); code != 0 {
+		t.Fatalf("SIGTERM: exit %d", code)
+	}
+}
+
 // forkFixture is a chain at difficulty 26 (seconds of search per block),
 // with two blocks after the genesis, standing in for a longer chain another
 // node found.

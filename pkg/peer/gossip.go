@@ -3,7 +3,6 @@ package peer
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -89,6 +88,8 @@ type Gossiper struct {
 	lastSent chain.Hash
 	// lastStatus is the status last written (Updated left zero).
 	lastStatus Status
+	// ties are the standing ties with neighbours (see settleTie).
+	ties map[Addr]tie
 }
 
 type syncRequest struct {
@@ -492,8 +493,6 @@ func hostScope(a Addr) Scope {
 	}
 	return ScopeOf(ips[0])
 }
-
-var errOtherChain = errors.New("peer runs another chain")
 
 func describe(err error) string {
 	if err == nil {

@@ -269,6 +269,44 @@ func TestCatchUp(t *testing.T) {
 	b.verify()
 }
 
+// Two nodes mine the same message into blocks of equal work: neither chain
+// is better and no message is left to mine, so without a tie-break they
+// would stay apart. One of them mines an empty block and both end on it.
+func TestSymmetricTieSettles(t *testing.T) {
+	bin := proctest.NewBin(t, programs...)
+	a, b := newNode(t, bin, "a", 8), newNode(t, bin, "b", 8)
+	a.startMine()
+	b.startMine()
+	a.startServe()
+	b.startServe()
+	same := store.PendingEntry{ID: chain.NewID(), Message: "relayed to both before the link came up", Received: uint64(time.Now().UnixMilli())}
+	for _, n := range []*testNode{a, b} {
+		d, err := store.Open(n.dir, store.Options{})
+		must(t, err)
+		must(t, d.AddPending(t.Context(), []store.PendingEntry{same}))
+		proctest.Eventually(t, 20*time.Second, n.name+" to mine", func() bool { return n.minedAt(same.ID) })
+	}
+	if a.height() != 1 || b.height() != 1 || a.tip() == b.tip() {
+		t.Fatalf("setup: a %d %s, b %d %s", a.height(), a.tip(), b.height(), b.tip())
+	}
+	a.startGossip(b.addr())
+	b.startGossip(a.addr())
+	proctest.Eventually(t, 30*time.Second, "one chain", func() bool { return converged([]*testNode{a, b}) })
+	if h := a.height(); h != 2 {
+		t.Fatalf("converged at height %d, want the tie-break block on top (2)", h)
+	}
+	for _, n := range []*testNode{a, b} {
+		if got := n.ids(); len(got) != 1 || got[same.ID] != 1 {
+			t.Fatalf("%s's messages: %v", n.name, got)
+		}
+		n.verify()
+	}
+	settled := strings.Contains(a.procs["bc-gossip"].Output(), "asking the miner for an empty block")
+	if settled == strings.Contains(b.procs["bc-gossip"].Output(), "asking the miner for an empty block") {
+		t.Fatal("not exactly one node asked for a tie-break block")
+	}
+}
+
 // Two partitions mine separately; once they can talk, both end on the one
 // with more work, and no acknowledged message is lost or mined twice.
 func TestPartitionsConverge(t *testing.T) {
@@ -296,14 +334,27 @@ func TestPartitionsConverge(t *testing.T) {
 	b.stop("bc-gossip")
 	a.startGossip(b.addr())
 	b.startGossip(a.addr())
-	proctest.Eventually(t, 60*time.Second, "every acknowledged message on both nodes", func() bool {
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		var missA, missB []string
 		for _, id := range acked {
-			if !a.minedAt(id) || !b.minedAt(id) {
-				return false
+			if !a.minedAt(id) {
+				missA = append(missA, id)
+			}
+			if !b.minedAt(id) {
+				missB = append(missB, id)
 			}
 		}
-		return converged([]*testNode{a, b})
-	})
+		if len(missA) == 0 && len(missB) == 0 && converged([]*testNode{a, b}) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after 60 s: a at %d (%s), b at %d (%s); not mined at a: %v, at b: %v\n--- a's gossip:\n%s\n--- b's gossip:\n%s\n--- a's miner:\n%s\n--- b's miner:\n%s",
+				a.height(), a.tip(), b.height(), b.tip(), missA, missB, lastLines(a.procs["bc-gossip"].Output(), 30), lastLines(b.procs["bc-gossip"].Output(), 30),
+				lastLines(a.procs["bc-mine"].Output(), 15), lastLines(b.procs["bc-mine"].Output(), 15))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	// b's blocks (more work) were kept: its old tip is in the common chain.
 	r, err := http.Get(a.url() + "/blocks/" + bTip)
 	must(t, err)
@@ -486,4 +537,15 @@ func stallingPeer(t *testing.T, how string) {
 	n.startGossip(fake.addr, good.addr())
 	proctest.Eventually(t, 30*time.Second, "the victim to sync with the good peer", func() bool { return n.tip() == good.tip() })
 	n.verify()
+}
+
+func lastLines(s string, n int) string {
+	lines := strings.Split(s, "\n")
+	var keep []string
+	for _, l := range lines {
+		if !strings.Contains(l, "msg=request") && !strings.Contains(l, "DEBUG msg=\"pending data not") {
+			keep = append(keep, l)
+		}
+	}
+	return strings.Join(keep[max(0, len(keep)-n):], "\n")
 }

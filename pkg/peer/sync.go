@@ -13,6 +13,12 @@ import (
 	"github.com/bc-chain/bc/pkg/validate"
 )
 
+// tipOf is a neighbour and the tip it reported.
+type tipOf struct {
+	t target
+	h remoteHealth
+}
+
 // syncRound compares tips with the neighbours (or one of them) and takes the
 // chain with the most work: the best peer first, the next one if it fails.
 func (g *Gossiper) syncRound(ctx context.Context, only Addr) {
@@ -25,10 +31,6 @@ func (g *Gossiper) syncRound(ctx context.Context, only Addr) {
 		if only == "" || n.addr == only {
 			peers = append(peers, n)
 		}
-	}
-	type tipOf struct {
-		t target
-		h remoteHealth
 	}
 	var mu sync.Mutex
 	var ahead, tied []tipOf
@@ -64,10 +66,16 @@ func (g *Gossiper) syncRound(ctx context.Context, only Addr) {
 	// mine the tie would last: take them as pending, so that the next block
 	// (ours or theirs) settles it.
 	for _, tie := range tied {
-		if err := g.pullForkMessages(ctx, tie.t); err != nil {
+		n, err := g.pullForkMessages(ctx, tie.t)
+		if err != nil {
 			g.log.Debug("messages of a tied fork not taken", "peer", tie.t.addr, "error", err)
+			continue
+		}
+		if n == 0 {
+			g.settleTie(tie.t.addr, tie.h.Tip)
 		}
 	}
+	g.forgetTies(tied)
 	sort.Slice(ahead, func(i, j int) bool { return ahead[i].h.Height > ahead[j].h.Height })
 	for _, a := range ahead {
 		if a.h.Height <= g.view.Height() {
@@ -354,40 +362,90 @@ const MaxPulledPending = 100_000
 // maxForkPull bounds the blocks of a tied fork read for its messages.
 const maxForkPull = 1000
 
+// tie is a standing tie with a neighbour.
+type tie struct {
+	ours, theirs string
+	since        time.Time
+}
+
+// settleTie asks the miner for an empty block when a tie with peer has
+// lasted two sync rounds and this node's tip hash is the larger of the two:
+// exactly one side acts, and the other then adopts the longer chain. (The
+// fork-choice rule itself stays: a tie keeps the local chain.)
+func (g *Gossiper) settleTie(peer Addr, theirs string) {
+	ours := g.view.Tip().Hash.String()
+	g.mu.Lock()
+	if g.ties == nil {
+		g.ties = map[Addr]tie{}
+	}
+	t, seen := g.ties[peer]
+	if !seen || t.ours != ours || t.theirs != theirs {
+		g.ties[peer] = tie{ours: ours, theirs: theirs, since: time.Now()}
+		g.mu.Unlock()
+		return
+	}
+	g.mu.Unlock()
+	if time.Since(t.since) < 2*g.cfg.SyncEvery || ours < theirs {
+		return
+	}
+	if tip, ok := g.dir.Tiebreak(); ok && tip.String() == ours {
+		return // asked already
+	}
+	g.log.Info("a tie with a neighbour lasts; asking the miner for an empty block to settle it", "peer", peer, "ours", ours, "theirs", theirs)
+	if err := g.dir.RequestTiebreak(g.view.Tip().Hash); err != nil {
+		g.log.Warn("cannot ask for a tie-break block", "error", err)
+	}
+}
+
+// forgetTies drops the ties that no longer stand.
+func (g *Gossiper) forgetTies(standing []tipOf) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for peer := range g.ties {
+		still := false
+		for _, s := range standing {
+			still = still || s.t.addr == peer
+		}
+		if !still {
+			delete(g.ties, peer)
+		}
+	}
+}
+
 // pullForkMessages stores as pending the messages of p's blocks after the
-// common ancestor that the local chain lacks.
-func (g *Gossiper) pullForkMessages(ctx context.Context, p target) error {
+// common ancestor that the local chain lacks, and returns how many.
+func (g *Gossiper) pullForkMessages(ctx context.Context, p target) (int, error) {
 	tip := g.view.Tip()
 	ancestor, err := g.findAncestor(ctx, p, tip.Index)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	if tip.Index-ancestor > maxForkPull {
-		return fmt.Errorf("tied fork of %d blocks is too deep to read", tip.Index-ancestor)
+		return 0, fmt.Errorf("tied fork of %d blocks is too deep to read", tip.Index-ancestor)
 	}
 	lines, sums, _, err := g.page(ctx, p, ancestor)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	// Only messages of valid blocks, proofs included: otherwise anyone
 	// could fill our pending log with forged forks for free.
 	base, err := g.view.Summary(ancestor)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	s := validate.NewStreamAfter(ctx, validate.Options{}, g.params, g.genesis, base, g.verify)
 	for i, l := range lines {
 		if err := s.Add(int(sums[i].Index)+1, l); err != nil {
 			s.Close()
-			return invalid("%v", err)
+			return 0, invalid("%v", err)
 		}
 	}
 	if err := s.Close(); err != nil {
-		return invalid("%v", err)
+		return 0, invalid("%v", err)
 	}
 	pending := g.pendingIDs()
 	if len(pending) >= MaxPulledPending {
-		return fmt.Errorf("%d messages already pending; not taking more from peers", len(pending))
+		return 0, fmt.Errorf("%d messages already pending; not taking more from peers", len(pending))
 	}
 	var fresh []store.PendingEntry
 	var b chain.Block
@@ -395,7 +453,7 @@ func (g *Gossiper) pullForkMessages(ctx context.Context, p target) error {
 	now := uint64(time.Now().UnixMilli())
 	for _, l := range lines {
 		if parser.Parse(l, &b) != nil {
-			return invalid("unparsable block from %s", p.addr)
+			return 0, invalid("unparsable block from %s", p.addr)
 		}
 		for _, m := range b.Data {
 			e := store.PendingEntry{ID: m.ID, Message: m.Text, Received: now}
@@ -406,13 +464,13 @@ func (g *Gossiper) pullForkMessages(ctx context.Context, p target) error {
 		}
 	}
 	if len(fresh) == 0 {
-		return nil
+		return 0, nil
 	}
 	g.log.Info("took the messages of a tied fork as pending", "peer", p.addr, "messages", len(fresh))
 	g.mu.Lock()
 	g.stats.PendingPulled += uint64(len(fresh))
 	g.mu.Unlock()
-	return g.dir.AddPending(ctx, fresh)
+	return len(fresh), g.dir.AddPending(ctx, fresh)
 }
 
 // pullData is the seed's unprocessed-data job: take the neighbours' pending

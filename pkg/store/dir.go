@@ -26,6 +26,7 @@ const (
 	BackupDir      = "backups"         // bc-backup's timestamped copies
 	TornDir        = "torn"            // torn or corrupt tails moved aside
 	InboxDir       = "inbox"           // announcements from bc-serve to bc-gossip
+	TiebreakFile   = "tiebreak.json"   // bc-gossip asks bc-mine to settle a tie
 )
 
 // DefaultLockWait bounds how long a writer waits for the chain lock before

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -193,4 +194,31 @@ func copyPrefix(dst io.Writer, src *os.File, n int64) error {
 		return fmt.Errorf("copy %d of %d bytes: %w", written, n, err)
 	}
 	return nil
+}
+
+// tiebreak is the content of TiebreakFile.
+type tiebreak struct {
+	Tip chain.Hash `json:"tip"`
+}
+
+// RequestTiebreak asks the miner for one empty block on tip, to settle a tie
+// with a fork of equal work (see the README).
+func (d *Dir) RequestTiebreak(tip chain.Hash) error {
+	data, _ := json.Marshal(tiebreak{Tip: tip})
+	return d.WriteFileAtomic(TiebreakFile, data, FileMode)
+}
+
+// Tiebreak returns the tip a tie-break block was asked for, if any.
+func (d *Dir) Tiebreak() (chain.Hash, bool) {
+	data, err := d.ReadFile(TiebreakFile)
+	var t tiebreak
+	if err != nil || data == nil || json.Unmarshal(data, &t) != nil {
+		return chain.Hash{}, false
+	}
+	return t.Tip, true
+}
+
+// ClearTiebreak removes the request.
+func (d *Dir) ClearTiebreak() {
+	_ = os.Remove(d.File(TiebreakFile))
 }

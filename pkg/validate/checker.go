@@ -96,9 +96,6 @@ func (c *Checker) Check(lineNo int, line []byte) (*chain.Summary, error) {
 		if s.Params != nil {
 			return fail(RuleParamsOutsideGenesis, "params", "none", "only the genesis may carry params")
 		}
-		if s.Messages == 0 {
-			return fail(RuleEmptyBlock, "0 messages", "at least 1", "block carries no message")
-		}
 		if id, dup := c.duplicateID(); dup {
 			return fail(RuleDuplicateID, id, "unique ids", "message id %s appears twice in the block", id)
 		}

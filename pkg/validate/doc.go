@@ -1,9 +1,9 @@
 // Package validate decides whether a chain is valid, in layers, as btcd does:
 //
 //  1. sanity, on each line alone: canonical syntax (RuleSyntax), complete
-//     line (RuleTornLine), stated hash = computed hash (RuleHash), at least
-//     one message (RuleEmptyBlock), unique ids (RuleDuplicateID), params only
-//     in the genesis (RuleParamsOutsideGenesis);
+//     line (RuleTornLine), stated hash = computed hash (RuleHash), unique
+//     ids (RuleDuplicateID), params only in the genesis
+//     (RuleParamsOutsideGenesis);
 //  2. genesis: index 0, params present and well-formed, the exact genesis
 //     those params define, and the expected one when the caller knows it;
 //  3. linkage, against the previous block: index +1, previous_hash, a

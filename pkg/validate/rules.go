@@ -22,8 +22,6 @@ const (
 	RuleTornLine
 	// RuleHash: the line's "hash" is not the SHA-256 of its header.
 	RuleHash
-	// RuleEmptyBlock: a block after the genesis carries no message.
-	RuleEmptyBlock
 	// RuleDuplicateID: one block carries the same message id twice.
 	RuleDuplicateID
 	// RuleParamsOutsideGenesis: a block other than the first carries params.
@@ -65,7 +63,6 @@ var ruleNames = map[Rule]string{
 	RuleSyntax:               "syntax",
 	RuleTornLine:             "torn-line",
 	RuleHash:                 "hash",
-	RuleEmptyBlock:           "empty-block",
 	RuleDuplicateID:          "duplicate-id",
 	RuleParamsOutsideGenesis: "params-outside-genesis",
 	RuleGenesisIndex:         "genesis-index",

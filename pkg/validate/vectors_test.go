@@ -74,7 +74,6 @@ func vectors(t *testing.T) []vector {
 		}
 		out = append(out, vector{name: name, data: b.Bytes(), rule: rule, line: line, index: nb.Index})
 	}
-	broken("empty-block", validate.RuleEmptyBlock, 4, func(_ *chaintest.Builder, nb *chain.Block) { nb.Data = nil })
 	broken("duplicate-id", validate.RuleDuplicateID, 4, func(_ *chaintest.Builder, nb *chain.Block) { nb.Data[1].ID = nb.Data[0].ID })
 	broken("params-outside-genesis", validate.RuleParamsOutsideGenesis, 4, func(b *chaintest.Builder, nb *chain.Block) {
 		p := b.Params
