@@ -2,7 +2,6 @@ package miner
 
 import (
 	"context"
-	"encoding/json"
 	"os"
 	"sync"
 	"time"
@@ -29,11 +28,8 @@ type Status struct {
 // ReadStatus reads a miner's status file; ok is false when there is none.
 func ReadStatus(d *store.Dir) (Status, bool) {
 	var s Status
-	b, err := d.ReadFile(StatusFile)
-	if err != nil || b == nil || json.Unmarshal(b, &s) != nil {
-		return s, false
-	}
-	return s, true
+	ok := d.ReadJSON(StatusFile, &s)
+	return s, ok
 }
 
 type statusFile struct {
@@ -74,8 +70,7 @@ func (s *statusFile) write(running bool) {
 		return
 	}
 	cur.Updated = time.Now().UnixMilli()
-	b, _ := json.Marshal(cur)
-	if err := s.dir.WriteFileAtomic(StatusFile, append(b, '\n'), store.FileMode); err == nil {
+	if err := s.dir.WriteJSON(StatusFile, cur); err == nil {
 		cur.Updated = 0
 		s.last = cur
 	}

@@ -475,8 +475,7 @@ func (g *Gossiper) writeStatus(running bool) {
 	}
 	cur := st
 	st.Updated = time.Now().UnixMilli()
-	data, _ := json.Marshal(st)
-	if err := g.dir.WriteFileAtomic(StatusFile, append(data, '\n'), store.FileMode); err != nil {
+	if err := g.dir.WriteJSON(StatusFile, st); err != nil {
 		g.log.Debug("cannot write the status file", "error", err)
 		return
 	}

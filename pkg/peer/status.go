@@ -1,10 +1,6 @@
 package peer
 
-import (
-	"encoding/json"
-
-	"github.com/bc-chain/bc/pkg/store"
-)
+import "github.com/bc-chain/bc/pkg/store"
 
 // StatusFile is where bc-gossip publishes its counters for bc-serve's
 // /health and /metrics.
@@ -27,9 +23,6 @@ type Status struct {
 // ReadStatus reads the gossip status file; ok is false when there is none.
 func ReadStatus(d *store.Dir) (Status, bool) {
 	var s Status
-	b, err := d.ReadFile(StatusFile)
-	if err != nil || b == nil || json.Unmarshal(b, &s) != nil {
-		return s, false
-	}
-	return s, true
+	ok := d.ReadJSON(StatusFile, &s)
+	return s, ok
 }

@@ -165,6 +165,22 @@ func (d *Dir) ReadFile(name string) ([]byte, error) {
 	return b, err
 }
 
+// ReadJSON decodes the named small JSON file (a status or request file) into
+// v; ok is false when it is missing or unreadable, which callers treat alike.
+func (d *Dir) ReadJSON(name string, v any) (ok bool) {
+	b, err := d.ReadFile(name)
+	return err == nil && b != nil && json.Unmarshal(b, v) == nil
+}
+
+// WriteJSON replaces the named file with v as one JSON line, atomically.
+func (d *Dir) WriteJSON(name string, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("write %s: %w", d.File(name), err)
+	}
+	return d.WriteFileAtomic(name, append(b, '\n'), FileMode)
+}
+
 // Update runs fn on the named file's content under the file's lock and
 // writes fn's result atomically, for read-modify-write by several programs.
 func (d *Dir) Update(ctx context.Context, name, lockName string, fn func(old []byte) ([]byte, error)) error {
@@ -204,18 +220,14 @@ type tiebreak struct {
 // RequestTiebreak asks the miner for one empty block on tip, to settle a tie
 // with a fork of equal work (see the README).
 func (d *Dir) RequestTiebreak(tip chain.Hash) error {
-	data, _ := json.Marshal(tiebreak{Tip: tip})
-	return d.WriteFileAtomic(TiebreakFile, data, FileMode)
+	return d.WriteJSON(TiebreakFile, tiebreak{Tip: tip})
 }
 
 // Tiebreak returns the tip a tie-break block was asked for, if any.
 func (d *Dir) Tiebreak() (chain.Hash, bool) {
-	data, err := d.ReadFile(TiebreakFile)
 	var t tiebreak
-	if err != nil || data == nil || json.Unmarshal(data, &t) != nil {
-		return chain.Hash{}, false
-	}
-	return t.Tip, true
+	ok := d.ReadJSON(TiebreakFile, &t)
+	return t.Tip, ok
 }
 
 // ClearTiebreak removes the request.
