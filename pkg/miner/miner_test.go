@@ -265,24 +265,54 @@ func TestGenerateForkFixture(t *testing.T) {
 
 // The chain is replaced under a searching bc-mine: it cancels the search,
 // mines again on the new tip, appends nothing invalid and loses nothing.
+//
+// The plugin is stopped (SIGSTOP) while the chain is replaced, so that a
+// lucky early proof cannot end the search before the replacement: the
+// miner must give the search up on its own, without an answer from it.
 func TestTipMovedDuringSearch(t *testing.T) {
 	fork, err := os.ReadFile(forkFixture)
 	must(t, err)
 	b := proctest.NewBin(t, programs...)
-	path := t.TempDir()
-	d := openDir(t, path)
-	p := forkParams()
-	_, err = d.Init(context.Background(), &p)
-	must(t, err)
-	ids := addPending(t, d, "mined on whichever tip is current")
-	proc := b.Start(t, "bc-mine", "--dir", path, "--log-level", "debug")
-	proctest.Eventually(t, 10*time.Second, "the search to start", func() bool {
-		st, ok := miner.ReadStatus(d)
-		return ok && st.Running && st.Rate > 0 || strings.Contains(proc.Output(), "mining")
-	})
-	time.Sleep(200 * time.Millisecond)
+	var (
+		path, ids = "", []string(nil)
+		d         *store.Dir
+		proc      *proctest.Proc
+		plugin    int
+	)
+	for attempt := 1; ; attempt++ {
+		path = t.TempDir()
+		d = openDir(t, path)
+		p := forkParams()
+		_, err = d.Init(context.Background(), &p)
+		must(t, err)
+		ids = addPending(t, d, "mined on whichever tip is current")
+		proc = b.Start(t, "bc-mine", "--dir", path, "--log-level", "debug")
+		proctest.Eventually(t, 10*time.Second, "the search to start", func() bool {
+			return strings.Contains(proc.Output(), "msg=mining")
+		})
+		plugins := proctest.Children(proc.PID())
+		if len(plugins) != 1 {
+			t.Fatalf("want one plugin process under bc-mine, have %v", plugins)
+		}
+		plugin = plugins[0]
+		must(t, syscall.Kill(plugin, syscall.SIGSTOP))
+		time.Sleep(100 * time.Millisecond)
+		if !mined(t, d, ids) {
+			break
+		}
+		// A lucky proof in the few milliseconds before the stop.
+		if attempt == 5 {
+			t.Fatal("the plugin found a proof before it was stopped, 5 times in a row")
+		}
+		must(t, syscall.Kill(plugin, syscall.SIGCONT))
+		proc.Kill()
+	}
 	// Another process adopts a longer chain: atomic replacement.
 	must(t, d.WriteFileAtomic(store.ChainFile, fork, store.FileMode))
+	proctest.Eventually(t, 10*time.Second, "bc-mine to give up the search on the old tip", func() bool {
+		return strings.Contains(proc.Output(), "the chain changed during the search")
+	})
+	must(t, syscall.Kill(plugin, syscall.SIGCONT))
 	proctest.Eventually(t, 60*time.Second, "the message to be mined on the new tip", func() bool { return mined(t, d, ids) })
 	got, err := os.ReadFile(d.File(store.ChainFile))
 	must(t, err)
@@ -290,9 +320,6 @@ func TestTipMovedDuringSearch(t *testing.T) {
 		t.Fatalf("chain is not the fork plus one block:\n%s", got)
 	}
 	verifyDir(t, b, path)
-	if !strings.Contains(proc.Output(), "the chain changed during the search") {
-		t.Fatalf("no restart logged:\n%s", proc.Output())
-	}
 	if code := proc.Signal(syscall.SIGTERM, 5*time.Second); code != 0 {
 		t.Fatalf("SIGTERM: exit %d", code)
 	}
