@@ -452,7 +452,7 @@ func (c *CLI) mineStdin(ctx context.Context, env *cli.Env, dir *store.Dir, m *Mi
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
-	env.Log.Info("stdin mined", "messages", r.count.Load(), "blocks", m.stats.Blocks)
+	env.Log.Info("stdin mined", "messages", r.count.Load(), "blocks", m.Stats().Blocks)
 	if n := r.rejected.Load(); n > 0 {
 		return cli.Failed(fmt.Errorf("%d stdin lines were not messages (see the log); the rest is mined", n))
 	}

@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -88,8 +89,12 @@ type Miner struct {
 	cfg     Config
 	log     *slog.Logger
 	wake    chan struct{}
-	stats   Stats
 	rate    atomic.Uint64 // float64 bits of the current rate
+
+	// statsMu guards stats: the status file writer reads them while the
+	// mining goroutine counts.
+	statsMu sync.Mutex
+	stats   Stats
 }
 
 // New returns a miner for dir, whose chain must exist, sealing with s.
@@ -132,7 +137,18 @@ func (m *Miner) Close() {
 func (m *Miner) View() *store.View { return m.view }
 
 // Stats returns the counters.
-func (m *Miner) Stats() Stats { return m.stats }
+func (m *Miner) Stats() Stats {
+	m.statsMu.Lock()
+	defer m.statsMu.Unlock()
+	return m.stats
+}
+
+// count updates the counters.
+func (m *Miner) count(f func(s *Stats)) {
+	m.statsMu.Lock()
+	defer m.statsMu.Unlock()
+	f(&m.stats)
+}
 
 // Wake makes the miner look at the directory again.
 func (m *Miner) Wake() {
@@ -207,7 +223,7 @@ func (m *Miner) MineOne(ctx context.Context) (*chain.Block, error) {
 		}
 		b, err := m.mine(ctx, msgs)
 		if errors.Is(err, errTipMoved) || errors.Is(err, store.ErrTipMoved) {
-			m.stats.Restarts++
+			m.count(func(s *Stats) { s.Restarts++ })
 			m.log.Debug("the chain changed during the search; mining again on the new tip", "reason", err)
 			continue
 		}
@@ -297,11 +313,13 @@ func (m *Miner) append(ctx context.Context, b *chain.Block, tip chain.Summary, r
 	if len(b.Data) == 0 {
 		m.dir.ClearTiebreak()
 	}
-	m.stats.Blocks++
-	m.stats.Messages += uint64(len(b.Data))
-	m.stats.Attempts += res.Attempts
-	m.stats.SealTime += res.Elapsed
-	m.stats.LastRate = res.Rate()
+	m.count(func(s *Stats) {
+		s.Blocks++
+		s.Messages += uint64(len(b.Data))
+		s.Attempts += res.Attempts
+		s.SealTime += res.Elapsed
+		s.LastRate = res.Rate()
+	})
 	m.setRate(res.Rate())
 	m.log.Info("mined a block", "index", b.Index, "hash", b.Hash.String(), "messages", len(b.Data),
 		"attempts", res.Attempts, "seconds", fmt.Sprintf("%.3f", res.Elapsed.Seconds()),
@@ -334,7 +352,7 @@ func (m *Miner) compact(ctx context.Context) {
 		m.log.Warn("could not compact the pending log", "error", err)
 		return
 	}
-	m.stats.Compacted += uint64(dropped)
+	m.count(func(s *Stats) { s.Compacted += uint64(dropped) })
 }
 
 // compactAfter is how many mined entries the pending log may hold before

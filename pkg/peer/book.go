@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"time"
 
@@ -109,25 +110,9 @@ func UpdateBook(ctx context.Context, d *store.Dir, fn func(b *Book) error) error
 // Remove takes a from the neighbours and known addresses and keeps it out
 // for RemovalBan. It reports whether a was a neighbour or known.
 func (b *Book) Remove(a Addr, now time.Time) bool {
-	found := false
-	kept := b.Neighbours[:0]
-	for _, n := range b.Neighbours {
-		if n == a {
-			found = true
-			continue
-		}
-		kept = append(kept, n)
-	}
-	b.Neighbours = kept
-	known := b.Known[:0]
-	for _, k := range b.Known {
-		if k.Addr == a {
-			found = true
-			continue
-		}
-		known = append(known, k)
-	}
-	b.Known = known
+	found := b.isNeighbour(a) || b.known(a) != nil
+	b.dropNeighbour(a)
+	b.Known = slices.DeleteFunc(b.Known, func(k Known) bool { return k.Addr == a })
 	until := now.Add(RemovalBan).UnixMilli()
 	for i := range b.Removed {
 		if b.Removed[i].Addr == a {
@@ -160,14 +145,16 @@ func (b *Book) known(a Addr) *Known {
 	return nil
 }
 
-func (b *Book) isNeighbour(a Addr) bool {
-	for _, n := range b.Neighbours {
-		if n == a {
-			return true
-		}
+// entry returns the entry of a, adding one (public trust) if a is unknown.
+func (b *Book) entry(a Addr) *Known {
+	if k := b.known(a); k != nil {
+		return k
 	}
-	return false
+	b.Known = append(b.Known, Known{Addr: a, Trust: ScopePublic.String()})
+	return &b.Known[len(b.Known)-1]
 }
+
+func (b *Book) isNeighbour(a Addr) bool { return slices.Contains(b.Neighbours, a) }
 
 // trustOf returns the dial trust of a (public when unknown).
 func (b *Book) trustOf(a Addr) Scope {
@@ -186,11 +173,5 @@ func (b *Book) trustOf(a Addr) Scope {
 
 // dropNeighbour removes a from the neighbours (it stays known).
 func (b *Book) dropNeighbour(a Addr) {
-	kept := b.Neighbours[:0]
-	for _, n := range b.Neighbours {
-		if n != a {
-			kept = append(kept, n)
-		}
-	}
-	b.Neighbours = kept
+	b.Neighbours = slices.DeleteFunc(b.Neighbours, func(n Addr) bool { return n == a })
 }

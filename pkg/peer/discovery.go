@@ -161,11 +161,7 @@ func (g *Gossiper) ok(a Addr) {
 func (g *Gossiper) failed(a Addr, err error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	k := g.book.known(a)
-	if k == nil {
-		g.book.Known = append(g.book.Known, Known{Addr: a, Trust: ScopePublic.String()})
-		k = &g.book.Known[len(g.book.Known)-1]
-	}
+	k := g.book.entry(a)
 	k.Failures++
 	k.LastFail = time.Now().UnixMilli()
 	k.Reason = describe(err)
@@ -178,11 +174,7 @@ func (g *Gossiper) failed(a Addr, err error) {
 // ban drops a peer and leaves it alone for d.
 func (g *Gossiper) ban(a Addr, d time.Duration, reason string) {
 	g.mu.Lock()
-	k := g.book.known(a)
-	if k == nil {
-		g.book.Known = append(g.book.Known, Known{Addr: a, Trust: ScopePublic.String()})
-		k = &g.book.Known[len(g.book.Known)-1]
-	}
+	k := g.book.entry(a)
 	k.Banned, k.Reason = time.Now().Add(d).UnixMilli(), reason
 	wasNeighbour := g.book.isNeighbour(a)
 	g.book.dropNeighbour(a)

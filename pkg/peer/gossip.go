@@ -113,6 +113,7 @@ func New(d *store.Dir, v validate.Verifier, cfg Config) (*Gossiper, error) {
 		dir: d, log: d.Log(), cfg: cfg, client: NewClient(cfg.Timeout), verify: v,
 		params: view.Params(), genesis: view.Genesis(), view: view, nodeID: id,
 		announce: make(chan struct{}, 1), syncReq: make(chan syncRequest, 16),
+		ties: map[Addr]tie{},
 	}
 	if err := g.loadBook(); err != nil {
 		view.Close()
@@ -134,11 +135,7 @@ func (g *Gossiper) loadBook() error {
 			if p == g.cfg.Advertise {
 				continue
 			}
-			k := b.known(p)
-			if k == nil {
-				b.Known = append(b.Known, Known{Addr: p})
-				k = &b.Known[len(b.Known)-1]
-			}
+			k := b.entry(p)
 			k.From, k.Failures, k.Banned, k.Reason = "", 0, 0, ""
 			k.Trust = ScopeConfigured.String()
 			if !b.isNeighbour(p) {
@@ -407,22 +404,21 @@ func (g *Gossiper) isNeighbour(a Addr) bool {
 func (g *Gossiper) applyAnnounced(ctx context.Context, a Announcement) bool {
 	tip := g.view.Tip()
 	var lines [][]byte
+	var s chain.Summary
+	var p chain.Parser
 	for _, b := range a.Blocks {
-		var s chain.Summary
-		var p chain.Parser
 		if p.ParseSummary([]byte(b), &s) != nil {
 			return false
 		}
-		if s.Index > tip.Index {
-			lines = append(lines, []byte(b))
+		if s.Index <= tip.Index {
+			continue
 		}
+		if len(lines) == 0 && (s.Index != tip.Index+1 || s.PrevHash != tip.Hash) {
+			return false // does not connect: the caller syncs instead
+		}
+		lines = append(lines, []byte(b))
 	}
 	if len(lines) == 0 {
-		return false
-	}
-	var first chain.Summary
-	var p chain.Parser
-	if p.ParseSummary(lines[0], &first) != nil || first.Index != tip.Index+1 || first.PrevHash != tip.Hash {
 		return false
 	}
 	n, err := g.checkAndAppend(ctx, tip, lines)
@@ -434,17 +430,22 @@ func (g *Gossiper) applyAnnounced(ctx context.Context, a Announcement) bool {
 	return g.view.Tip().Hash == a.Hash
 }
 
+// checkAfter validates lines, the blocks that follow base, proofs included.
+func (g *Gossiper) checkAfter(ctx context.Context, base chain.Summary, lines [][]byte) error {
+	s := validate.NewStreamAfter(ctx, validate.Options{}, g.params, g.genesis, base, g.verify)
+	for i, l := range lines {
+		if err := s.Add(int(base.Index)+2+i, l); err != nil {
+			s.Close()
+			return err
+		}
+	}
+	return s.Close()
+}
+
 // checkAndAppend validates lines that continue tip (proofs included) and
 // appends them. It returns how many were appended.
 func (g *Gossiper) checkAndAppend(ctx context.Context, tip chain.Summary, lines [][]byte) (int, error) {
-	s := validate.NewStreamAfter(ctx, validate.Options{}, g.params, g.genesis, tip, g.verify)
-	for i, l := range lines {
-		if err := s.Add(int(tip.Index)+2+i, l); err != nil {
-			s.Close()
-			return 0, err
-		}
-	}
-	if err := s.Close(); err != nil {
+	if err := g.checkAfter(ctx, tip, lines); err != nil {
 		return 0, err
 	}
 	if err := g.dir.Append(ctx, tip.Hash, lines); err != nil {

@@ -11,7 +11,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -373,35 +372,29 @@ func TestPartitionsConverge(t *testing.T) {
 	proctest.Eventually(t, 10*time.Second, "a's status to show the reorg", func() bool { return a.gossipStatus().Reorgs > 0 })
 }
 
-// hostile is a fake peer that serves whatever a test wants.
+// hostile is a fake peer that serves whatever a test wants; its fields are
+// set before it starts serving and never change.
 type hostile struct {
-	srv    *http.Server
 	addr   string
-	mu     sync.Mutex
 	health string
 	page   func(from int) string
 	delay  time.Duration
 	huge   bool
-	hits   int
-	l      net.Listener
 }
 
-func newHostile(t *testing.T) *hostile {
-	h := &hostile{}
+// serve starts h on a loopback port, closed at the end of the test.
+func (h *hostile) serve(t *testing.T) *hostile {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	must(t, err)
-	h.l, h.addr = l, l.Addr().String()
-	h.srv = &http.Server{Handler: h}
-	go h.srv.Serve(l)
-	t.Cleanup(func() { h.srv.Close() })
+	h.addr = l.Addr().String()
+	srv := &http.Server{Handler: h}
+	go srv.Serve(l)
+	t.Cleanup(func() { srv.Close() })
 	return h
 }
 
 func (h *hostile) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	h.mu.Lock()
-	h.hits++
 	delay, huge, health, page := h.delay, h.huge, h.health, h.page
-	h.mu.Unlock()
 	time.Sleep(delay)
 	if huge {
 		w.Header().Set("Content-Type", "application/json")
@@ -451,10 +444,11 @@ func hostileChain(t *testing.T, how string) {
 	n.startServe()
 	before, err := os.ReadFile(n.dir + "/" + store.ChainFile)
 	must(t, err)
-	fake := newHostile(t)
 	lines, genesis := forgedChain(t, how, 30)
-	fake.health = fmt.Sprintf(`{"status":"ok","height":%d,"genesis":%q}`, len(lines)-1, genesis)
-	fake.page = func(from int) string { return pageOf(lines, genesis, from) }
+	fake := (&hostile{
+		health: fmt.Sprintf(`{"status":"ok","height":%d,"genesis":%q}`, len(lines)-1, genesis),
+		page:   func(from int) string { return pageOf(lines, genesis, from) },
+	}).serve(t)
 	n.startGossip(fake.addr)
 	proctest.Eventually(t, 20*time.Second, "the peer to be dropped", func() bool {
 		return strings.Contains(n.procs["bc-gossip"].Output(), "dropped a peer")
@@ -522,16 +516,17 @@ func stallingPeer(t *testing.T, how string) {
 		id := good.add(fmt.Sprint("good ", i))
 		proctest.Eventually(t, 20*time.Second, "good to mine", func() bool { return good.minedAt(id) })
 	}
-	fake := newHostile(t)
 	lines, genesis := forgedChain(t, "none", 50)
-	fake.health = fmt.Sprintf(`{"status":"ok","height":%d,"genesis":%q}`, len(lines)-1, genesis)
-	fake.page = func(from int) string { return pageOf(lines, genesis, from) }
-	fake.delay = 0
+	fake := &hostile{
+		health: fmt.Sprintf(`{"status":"ok","height":%d,"genesis":%q}`, len(lines)-1, genesis),
+		page:   func(from int) string { return pageOf(lines, genesis, from) },
+	}
 	if how == "slow" {
 		fake.delay = time.Minute
 	} else {
 		fake.huge = true
 	}
+	fake.serve(t)
 	n.startMine()
 	n.startServe()
 	n.startGossip(fake.addr, good.addr())

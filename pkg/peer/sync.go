@@ -375,9 +375,6 @@ type tie struct {
 func (g *Gossiper) settleTie(peer Addr, theirs string) {
 	ours := g.view.Tip().Hash.String()
 	g.mu.Lock()
-	if g.ties == nil {
-		g.ties = map[Addr]tie{}
-	}
 	t, seen := g.ties[peer]
 	if !seen || t.ours != ours || t.theirs != theirs {
 		g.ties[peer] = tie{ours: ours, theirs: theirs, since: time.Now()}
@@ -423,7 +420,7 @@ func (g *Gossiper) pullForkMessages(ctx context.Context, p target) (int, error) 
 	if tip.Index-ancestor > maxForkPull {
 		return 0, fmt.Errorf("tied fork of %d blocks is too deep to read", tip.Index-ancestor)
 	}
-	lines, sums, _, err := g.page(ctx, p, ancestor)
+	lines, _, _, err := g.page(ctx, p, ancestor)
 	if err != nil {
 		return 0, err
 	}
@@ -433,14 +430,7 @@ func (g *Gossiper) pullForkMessages(ctx context.Context, p target) (int, error) 
 	if err != nil {
 		return 0, err
 	}
-	s := validate.NewStreamAfter(ctx, validate.Options{}, g.params, g.genesis, base, g.verify)
-	for i, l := range lines {
-		if err := s.Add(int(sums[i].Index)+1, l); err != nil {
-			s.Close()
-			return 0, invalid("%v", err)
-		}
-	}
-	if err := s.Close(); err != nil {
+	if err := g.checkAfter(ctx, base, lines); err != nil {
 		return 0, invalid("%v", err)
 	}
 	pending := g.pendingIDs()
