@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bc-chain/bc/pkg/chaintest"
+	"github.com/bc-chain/bc/pkg/internal/chaintest"
 	"github.com/bc-chain/bc/pkg/store"
 	"github.com/bc-chain/bc/pkg/strategy"
 )

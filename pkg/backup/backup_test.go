@@ -17,7 +17,7 @@ import (
 
 	"github.com/bc-chain/bc/pkg/backup"
 	"github.com/bc-chain/bc/pkg/chain"
-	"github.com/bc-chain/bc/pkg/proctest"
+	"github.com/bc-chain/bc/pkg/internal/proctest"
 	"github.com/bc-chain/bc/pkg/store"
 )
 

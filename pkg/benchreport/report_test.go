@@ -19,7 +19,7 @@ import (
 	"time"
 
 	"github.com/bc-chain/bc/pkg/chain"
-	"github.com/bc-chain/bc/pkg/chaintest"
+	"github.com/bc-chain/bc/pkg/internal/chaintest"
 	"github.com/bc-chain/bc/pkg/pow"
 	"github.com/bc-chain/bc/pkg/strategy"
 )

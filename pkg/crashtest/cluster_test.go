@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/bc-chain/bc/pkg/powsdk"
-	"github.com/bc-chain/bc/pkg/proctest"
+	"github.com/bc-chain/bc/pkg/internal/proctest"
 	"github.com/bc-chain/bc/pkg/store"
 )
 

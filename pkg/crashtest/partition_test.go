@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bc-chain/bc/pkg/proctest"
+	"github.com/bc-chain/bc/pkg/internal/proctest"
 )
 
 // netlab is three hosts in their own network namespaces on one bridge (in a

@@ -16,7 +16,7 @@ import (
 	"github.com/bc-chain/bc/pkg/deploy"
 	"github.com/bc-chain/bc/pkg/miner"
 	"github.com/bc-chain/bc/pkg/peer"
-	"github.com/bc-chain/bc/pkg/proctest"
+	"github.com/bc-chain/bc/pkg/internal/proctest"
 	"github.com/bc-chain/bc/pkg/verify"
 )
 

@@ -16,9 +16,9 @@ import (
 	"time"
 
 	"github.com/bc-chain/bc/pkg/chain"
-	"github.com/bc-chain/bc/pkg/chaintest"
+	"github.com/bc-chain/bc/pkg/internal/chaintest"
 	"github.com/bc-chain/bc/pkg/miner"
-	"github.com/bc-chain/bc/pkg/proctest"
+	"github.com/bc-chain/bc/pkg/internal/proctest"
 	"github.com/bc-chain/bc/pkg/store"
 	"github.com/bc-chain/bc/pkg/strategy"
 )

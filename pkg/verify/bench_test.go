@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/bc-chain/bc/pkg/chain"
-	"github.com/bc-chain/bc/pkg/chaintest"
+	"github.com/bc-chain/bc/pkg/internal/chaintest"
 	"github.com/bc-chain/bc/pkg/pow"
 	"github.com/bc-chain/bc/pkg/strategy"
 	"github.com/bc-chain/bc/pkg/validate"

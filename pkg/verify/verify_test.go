@@ -13,7 +13,7 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/bc-chain/bc/pkg/chain"
-	"github.com/bc-chain/bc/pkg/proctest"
+	"github.com/bc-chain/bc/pkg/internal/proctest"
 )
 
 // The test binary is bc-verify and the three strategy plugins too, so the
