@@ -19,8 +19,8 @@ import (
 
 	"github.com/bc-chain/bc/pkg/api"
 	"github.com/bc-chain/bc/pkg/chain"
-	"github.com/bc-chain/bc/pkg/peer"
 	"github.com/bc-chain/bc/pkg/internal/proctest"
+	"github.com/bc-chain/bc/pkg/peer"
 	"github.com/bc-chain/bc/pkg/store"
 )
 

@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bc-chain/bc/pkg/powsdk"
 	"github.com/bc-chain/bc/pkg/internal/proctest"
+	"github.com/bc-chain/bc/pkg/powsdk"
 	"github.com/bc-chain/bc/pkg/store"
 )
 

@@ -16,8 +16,8 @@ import (
 
 	"github.com/bc-chain/bc/pkg/chain"
 	"github.com/bc-chain/bc/pkg/internal/chaintest"
-	"github.com/bc-chain/bc/pkg/peer"
 	"github.com/bc-chain/bc/pkg/internal/proctest"
+	"github.com/bc-chain/bc/pkg/peer"
 	"github.com/bc-chain/bc/pkg/store"
 	"github.com/bc-chain/bc/pkg/strategy"
 )

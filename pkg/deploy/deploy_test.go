@@ -14,9 +14,9 @@ import (
 	"github.com/bc-chain/bc/pkg/backup"
 	"github.com/bc-chain/bc/pkg/client"
 	"github.com/bc-chain/bc/pkg/deploy"
+	"github.com/bc-chain/bc/pkg/internal/proctest"
 	"github.com/bc-chain/bc/pkg/miner"
 	"github.com/bc-chain/bc/pkg/peer"
-	"github.com/bc-chain/bc/pkg/internal/proctest"
 	"github.com/bc-chain/bc/pkg/verify"
 )
 

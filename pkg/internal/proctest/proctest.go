@@ -1,6 +1,6 @@
 // Package proctest runs bc's programs as real processes in tests without a
 // build step: the test binary registers every program with testscript.Main
-// (see Commands), and a symlink named after a program makes the test binary
+// (see Main and Programs), and a symlink named after a program makes the test binary
 // run as that program.
 package proctest
 
