@@ -15,6 +15,8 @@ type CLI struct {
 	Listen          string        `help:"Address to listen on (host:port; :port listens on every interface)." default:":12345" env:"BC_LISTEN"`
 	MaxPending      int           `help:"Most pending messages; /add answers 503 beyond." default:"100000" env:"BC_MAX_PENDING"`
 	MaxEventClients int           `help:"Most concurrent /events streams." default:"256" env:"BC_MAX_EVENT_CLIENTS"`
+	MaxConnsPerIP   int           `help:"Most open connections from one client IP; more are closed at once." default:"256" env:"BC_MAX_CONNS_PER_IP"`
+	MaxConns        int           `help:"Most open connections in all." default:"2048" env:"BC_MAX_CONNS"`
 	Rescan          time.Duration `help:"Safety-net rescan interval of the chain directory (file events do the real work)." default:"5s" env:"BC_RESCAN"`
 }
 
@@ -30,7 +32,7 @@ func (c *CLI) run(ctx context.Context, env *cli.Env) error {
 	if err != nil {
 		return err
 	}
-	s, err := New(dir, env.Log, Options{MaxPending: c.MaxPending, MaxEventClients: c.MaxEventClients, Rescan: c.Rescan, Version: cli.VersionString()})
+	s, err := New(dir, env.Log, Options{MaxPending: c.MaxPending, MaxEventClients: c.MaxEventClients, MaxConnsPerIP: c.MaxConnsPerIP, MaxConns: c.MaxConns, Rescan: c.Rescan, Version: cli.VersionString()})
 	if err != nil {
 		return err
 	}

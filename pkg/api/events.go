@@ -24,6 +24,11 @@ type hub struct {
 	subs   map[chan event]struct{}
 	nextID uint64
 	max    int
+	// streams counts the handlers between subscribe and unsubscribe. A
+	// subscriber dropped for being slow leaves subs at once but its
+	// handler may still be writing until its deadline: the cap counts
+	// handlers, so that dropped ones cannot pile up beyond it.
+	streams int
 }
 
 func newHub(max int) *hub { return &hub{subs: map[chan event]struct{}{}, max: max} }
@@ -55,34 +60,40 @@ func (h *hub) publish(name string, v any) {
 func (h *hub) subscribe() (chan event, bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if len(h.subs) >= h.max {
+	if h.streams >= h.max {
 		return nil, false
 	}
+	h.streams++
 	ch := make(chan event, subscriberBuffer)
 	h.subs[ch] = struct{}{}
 	return ch, true
 }
 
+// unsubscribe ends a subscription; every subscribe is paired with one.
 func (h *hub) unsubscribe(ch chan event) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	h.streams--
 	if _, ok := h.subs[ch]; ok {
 		delete(h.subs, ch)
 		close(ch)
 	}
 }
 
+// clients returns how many event streams are open.
 func (h *hub) clients() int {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return len(h.subs)
+	return h.streams
 }
 
 // heartbeat keeps idle event streams (and the proxies between) alive.
 const heartbeat = 15 * time.Second
 
 // serveEvents streams events: "hello" (the node's health) first, then
-// "block", "pending", "replaced" and "neighbours" as they happen.
+// "block", "pending", "replaced" and "neighbours" as they happen. Every
+// write has a deadline (see statusWriter): a client that stops reading is
+// cut off and its slot freed.
 func (s *Server) serveEvents(w http.ResponseWriter, r *http.Request) {
 	ch, ok := s.hub.subscribe()
 	if !ok {
@@ -90,8 +101,10 @@ func (s *Server) serveEvents(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer s.hub.unsubscribe(ch)
+	if sw, ok := w.(*statusWriter); ok {
+		sw.stream = true
+	}
 	rc := http.NewResponseController(w)
-	_ = rc.SetWriteDeadline(time.Time{}) // a stream has no end
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-cache")

@@ -3,17 +3,23 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"mime"
 	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
+
+	jsonv2 "github.com/go-json-experiment/json"
 
 	"github.com/bc-chain/bc/pkg/chain"
 	"github.com/bc-chain/bc/pkg/peer"
@@ -53,6 +59,10 @@ const (
 	DefaultShutdownTimeout = 5 * time.Second
 )
 
+// headerSlack is what net/http reads beyond MaxHeaderBytes (its bufio
+// slop): subtracting it makes DefaultMaxHeaderBytes the real limit.
+const headerSlack = 4096
+
 // Options configure a Server.
 type Options struct {
 	MaxBodyBytes     int64
@@ -63,6 +73,8 @@ type Options struct {
 	MaxPending       int
 	MaxEventClients  int
 	MaxInbox         int
+	MaxConnsPerIP    int
+	MaxConns         int
 	Rescan           time.Duration
 	Version          string
 }
@@ -85,6 +97,8 @@ func (o *Options) defaults() {
 	def(&o.MaxPending, DefaultMaxPending)
 	def(&o.MaxEventClients, DefaultMaxEventClients)
 	def(&o.MaxInbox, DefaultMaxInbox)
+	def(&o.MaxConnsPerIP, DefaultMaxConnsPerIP)
+	def(&o.MaxConns, DefaultMaxConns)
 }
 
 // Server is a running bc-serve.
@@ -96,6 +110,7 @@ type Server struct {
 	hub     *hub
 	adds    *committer
 	metrics *metrics
+	conns   *limitListener // set by Serve
 	token   string
 	nodeID  string
 	done    chan struct{} // closed at shutdown: ends event streams
@@ -143,11 +158,12 @@ func (s *Server) Serve(ctx context.Context, l net.Listener, ready func()) error 
 		ReadTimeout:       DefaultReadTimeout,
 		WriteTimeout:      DefaultWriteTimeout,
 		IdleTimeout:       DefaultIdleTimeout,
-		MaxHeaderBytes:    DefaultMaxHeaderBytes,
+		MaxHeaderBytes:    DefaultMaxHeaderBytes - headerSlack,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 	}
+	s.conns = newLimitListener(l, s.opts.MaxConnsPerIP, s.opts.MaxConns)
 	served := make(chan error, 1)
-	go func() { served <- srv.Serve(l) }()
+	go func() { served <- srv.Serve(s.conns) }()
 	if ready != nil {
 		ready()
 	}
@@ -196,7 +212,7 @@ func route(path string) string {
 // ServeHTTP routes a request, with access logging and metrics.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	rw := &statusWriter{ResponseWriter: w, code: http.StatusOK}
+	rw := &statusWriter{ResponseWriter: w, rc: http.NewResponseController(w), start: start, code: http.StatusOK}
 	rt := route(r.URL.Path)
 	defer func() {
 		s.metrics.observe(rt, r.Method, rw.code, time.Since(start), rw.n)
@@ -286,12 +302,51 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, code int, detail, 
 	s.reply(w, code, body)
 }
 
-// statusWriter records the status code and size of a response.
+// Every write to a client has a deadline: writeGrace plus the time to send
+// it at minWriteRate, so a client that stops reading is cut off within
+// writeGrace. An answer as a whole must also go out at minWriteRate on
+// average (plus writeGrace), so a client that reads a trickle is cut off
+// too. Event streams, which have no size, have only the first deadline.
+// No goroutine waits on a client longer than that.
+const (
+	writeGrace   = 10 * time.Second
+	minWriteRate = 32 << 10 // bytes per second
+)
+
+// sendTime is how long n bytes may take at minWriteRate.
+func sendTime(n int64) time.Duration { return time.Duration(n) * time.Second / minWriteRate }
+
+// statusWriter records the status code and size of a response, and gives
+// each write its deadline.
 type statusWriter struct {
 	http.ResponseWriter
-	code  int
-	n     int64
-	wrote bool
+	rc     *http.ResponseController
+	start  time.Time
+	stream bool // an event stream: deadlines per write, not per answer
+	code   int
+	n      int64
+	wrote  bool
+}
+
+// deadline returns the write deadline for p.
+func (w *statusWriter) deadline(p []byte) time.Time {
+	now := time.Now()
+	d := now.Add(writeGrace + sendTime(int64(len(p))))
+	if w.stream {
+		return d
+	}
+	answer := later(w.start.Add(writeGrace+sendTime(w.n+int64(len(p)))), now.Add(time.Second))
+	if answer.Before(d) {
+		return answer
+	}
+	return d
+}
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
 
 func (w *statusWriter) WriteHeader(code int) {
@@ -303,6 +358,7 @@ func (w *statusWriter) WriteHeader(code int) {
 
 func (w *statusWriter) Write(p []byte) (int, error) {
 	w.wrote = true
+	_ = w.rc.SetWriteDeadline(w.deadline(p)) // unsupported by tests' recorders, which have no network
 	n, err := w.ResponseWriter.Write(p)
 	w.n += int64(n)
 	return n, err
@@ -316,12 +372,6 @@ const (
 	msgAdded   = "Message added!"
 	msgNoAdded = "No Message added!"
 )
-
-// addRequest is the JSON body /add accepts.
-type addRequest struct {
-	Message *string `json:"message"`
-	ID      string  `json:"id,omitempty"`
-}
 
 // serveAdd stores a message: PUT or POST, the message in the query
 // (?message=, as the seed), a JSON body {"message": ..., "id": ...} or a
@@ -376,68 +426,107 @@ func (s *Server) serveAdd(w http.ResponseWriter, r *http.Request) {
 	s.reply(w, http.StatusOK, map[string]any{"message": msgAdded, "id": id, "status": "pending"})
 }
 
+// addFields are what /add takes, from the query, a form or a JSON body.
+type addFields struct {
+	Message *string `json:"message"`
+	ID      string  `json:"id,omitempty"`
+}
+
+// parseAdd reads the message and optional id of an /add: from the query
+// (?message=, as the seed), else from the body, a JSON object or a form.
+// One strictness for all three: a field given twice, an unknown field,
+// text that is not UTF-8, trailing data and bodies over max_body_bytes
+// are refused, never guessed at.
 func (s *Server) parseAdd(w http.ResponseWriter, r *http.Request) (text, id string, err error) {
-	q := r.URL.Query()
-	if q.Has("message") {
-		return q.Get("message"), q.Get("id"), nil
+	q, err := strictValues(r.URL.RawQuery)
+	if err != nil {
+		return "", "", fmt.Errorf("query: %w", err)
 	}
-	body := http.MaxBytesReader(w, r.Body, s.opts.MaxBodyBytes)
-	ct := r.Header.Get("Content-Type")
-	switch {
-	case strings.HasPrefix(ct, "application/x-www-form-urlencoded"):
-		if err := r.ParseForm(); err != nil {
-			return "", "", err
-		}
-		if !r.PostForm.Has("message") {
-			return "", "", errors.New("missing parameter message")
-		}
-		return r.PostForm.Get("message"), r.PostForm.Get("id"), nil
-	case strings.HasPrefix(ct, "application/json") || ct == "":
-		raw, err := io.ReadAll(body)
+	if q.Message != nil || q.ID != "" {
+		return fieldsOf(q)
+	}
+	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.opts.MaxBodyBytes))
+	if err != nil {
+		return "", "", err
+	}
+	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	switch ct {
+	case "application/x-www-form-urlencoded":
+		f, err := strictValues(string(raw))
 		if err != nil {
-			return "", "", err
+			return "", "", fmt.Errorf("form: %w", err)
 		}
-		if len(strings.TrimSpace(string(raw))) == 0 {
+		return fieldsOf(f)
+	case "application/json", "":
+		if len(bytes.TrimSpace(raw)) == 0 {
 			return "", "", errors.New("missing parameter message (in the query, a JSON body or a form)")
 		}
-		var req addRequest
-		dec := json.NewDecoder(strings.NewReader(string(raw)))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&req); err != nil {
-			return "", "", fmt.Errorf("body is not a JSON object {\"message\": ...}: %v", err)
+		var f addFields
+		if err := jsonv2.Unmarshal(raw, &f, jsonv2.RejectUnknownMembers(true)); err != nil {
+			return "", "", fmt.Errorf("body is not a JSON object {\"message\": ..., \"id\": ...}: %v", err)
 		}
-		if req.Message == nil {
-			return "", "", errors.New("missing field message")
-		}
-		return *req.Message, req.ID, nil
+		return fieldsOf(f)
 	default:
 		return "", "", fmt.Errorf("unsupported content type %q (use a query parameter, JSON or a form)", ct)
 	}
 }
 
+// strictValues parses a query string or form body with /add's fields,
+// each at most once, in UTF-8.
+func strictValues(raw string) (addFields, error) {
+	var f addFields
+	vals, err := url.ParseQuery(raw)
+	if err != nil {
+		return f, err
+	}
+	for k, vs := range vals {
+		if len(vs) > 1 {
+			return f, fmt.Errorf("parameter %q is given %d times", k, len(vs))
+		}
+		if !utf8.ValidString(vs[0]) {
+			return f, fmt.Errorf("parameter %q is not valid UTF-8", k)
+		}
+		switch k {
+		case "message":
+			f.Message = &vs[0]
+		case "id":
+			f.ID = vs[0]
+		default:
+			return f, fmt.Errorf("unknown parameter %q (want message and optionally id)", k)
+		}
+	}
+	return f, nil
+}
+
+func fieldsOf(f addFields) (text, id string, err error) {
+	if f.Message == nil {
+		return "", "", errors.New("missing parameter message")
+	}
+	return *f.Message, f.ID, nil
+}
+
 // serveChain streams {"chain": [blocks...], "length": n}, reading the
-// blocks from the file in pages so memory does not grow with the chain.
+// blocks from the file chunk by chunk: memory does not grow with the chain,
+// and no lock is held while a chunk is written to the client.
 func (s *Server) serveChain(w http.ResponseWriter, r *http.Request) {
 	v := s.node.chainView()
 	tip := v.Height()
-	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(10 * time.Minute))
 	w.Header().Set("Content-Type", "application/json")
 	if r.Method == http.MethodHead {
 		return
 	}
 	_, _ = io.WriteString(w, `{"chain":[`)
-	const page = 4096
-	for from := uint64(0); from <= tip; from += page {
-		err := v.Lines(from, min(from+page-1, tip), func(i uint64, line []byte) error {
-			if i > 0 {
-				_, _ = io.WriteString(w, ",\n")
+	err := v.Lines(0, tip, func(i uint64, line []byte) error {
+		if i > 0 {
+			if _, err := io.WriteString(w, ",\n"); err != nil {
+				return err
 			}
-			_, err := w.Write(line)
-			return err
-		})
-		if err != nil {
-			return // the client went away, or the file was replaced: cut short
 		}
+		_, err := w.Write(line)
+		return err
+	})
+	if err != nil {
+		return // the client went away or is too slow, or the file was replaced: cut short
 	}
 	fmt.Fprintf(w, `],"length":%d}`+"\n", tip+1)
 }
@@ -457,10 +546,41 @@ func isLoopback(r *http.Request) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// authorized reports whether r may use admin endpoints: from loopback, or
-// with the node's token (Authorization: Bearer <token>).
+// loopbackHost reports whether a Host header (or an Origin's host) names
+// this machine: localhost or a loopback IP, with any port.
+func loopbackHost(hostport string) bool {
+	host := hostport
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		host = h
+	}
+	host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// local reports whether r is a request of this machine's own user, and not
+// of a web page in a browser on it: from loopback, addressed to a loopback
+// Host (a DNS-rebound name fails this), and from a loopback Origin when the
+// browser sends one (a cross-site request fails this).
+func local(r *http.Request) bool {
+	if !isLoopback(r) || !loopbackHost(r.Host) {
+		return false
+	}
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return true
+	}
+	u, err := url.Parse(origin)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && loopbackHost(u.Host)
+}
+
+// authorized reports whether r may use admin endpoints: a local request
+// (see local), or one with the node's token (Authorization: Bearer <token>).
 func (s *Server) authorized(r *http.Request) bool {
-	if isLoopback(r) {
+	if local(r) {
 		return true
 	}
 	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")

@@ -16,6 +16,7 @@ import (
 
 	"github.com/bc-chain/bc/pkg/chain"
 	"github.com/bc-chain/bc/pkg/internal/chaintest"
+	"github.com/bc-chain/bc/pkg/internal/nodetest"
 	"github.com/bc-chain/bc/pkg/internal/proctest"
 	"github.com/bc-chain/bc/pkg/peer"
 	"github.com/bc-chain/bc/pkg/store"
@@ -223,7 +224,9 @@ func rssOf(pid int) int64 {
 }
 
 // Slowloris: many connections that send their headers a byte at a time do
-// not keep bc-serve from answering, and are closed by its header timeout.
+// not keep bc-serve from answering other clients: one IP holds at most 256
+// connections (the rest are closed at once), and those are closed by the
+// header timeout.
 func TestSlowloris(t *testing.T) {
 	c := newCluster(t)
 	n := c.node("slow", 8)
@@ -258,9 +261,12 @@ func TestSlowloris(t *testing.T) {
 		}
 	}()
 	defer close(stop)
+	// Another client, from another loopback address.
+	other := &http.Client{Transport: &http.Transport{DialContext: (&net.Dialer{
+		LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 2)}}).DialContext}}
 	for i := 0; i < 20; i++ {
 		start := time.Now()
-		r, err := http.Get(n.url() + "/health")
+		r, err := other.Get(n.url() + "/health")
 		if err != nil {
 			t.Fatalf("a normal client is refused during the attack: %v", err)
 		}
@@ -269,6 +275,12 @@ func TestSlowloris(t *testing.T) {
 			t.Fatalf("a normal request took %v during the attack", el)
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+	open := nodetest.Metric(t, other, n.url(), "bc_http_connections")
+	shed := nodetest.Metric(t, other, n.url(), "bc_http_connections_shed_total")
+	t.Logf("300 slow connections from one IP: %v open, %v closed at once", open, shed)
+	if open > 256+1 || shed < 300-256 {
+		t.Fatalf("%v connections open (%v shed): the per-IP limit of 256 did not hold", open, shed)
 	}
 	// The slow connections are closed by the header timeout.
 	conns[0].SetReadDeadline(time.Now().Add(15 * time.Second))

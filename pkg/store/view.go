@@ -36,7 +36,8 @@ type View struct {
 	ids     map[[16]byte]uint32
 	byHash  map[chain.Hash]uint32
 	checker *validate.Checker
-	stalled error // a complete line that failed the checks: we wait for a repair
+	stalled error  // a complete line that failed the checks: we wait for a repair
+	gen     uint64 // counts the files indexed: a reload starts a new generation
 }
 
 // Change describes what a Refresh saw.
@@ -127,6 +128,7 @@ func (v *View) reload(path string, old Change) (Change, bool, error) {
 		v.f.Close()
 	}
 	v.f, v.end, v.offsets, v.hashes, v.stalled = f, 0, nil, nil, nil
+	v.gen++
 	v.checker = validate.NewChecker(validate.Options{})
 	if v.opts.IDs {
 		v.ids = make(map[[16]byte]uint32)
@@ -306,29 +308,82 @@ func (v *View) endOf(i uint64) int64 {
 	return v.end
 }
 
+// maxChunkBytes bounds what Lines reads from the file at once: a caller
+// gets its lines chunk by chunk, so memory does not grow with the range
+// asked for.
+const maxChunkBytes = 256 << 10
+
+// ErrReplaced is returned by Lines when the chain file was replaced while
+// the lines were being read: the rest would come from another chain.
+var ErrReplaced = errors.New("the chain file was replaced during the read")
+
 // Lines calls fn with the lines (without newline) of blocks from..to
-// (inclusive, clamped to the tip), in order, reading them from the file.
-// The line passed to fn is valid only during the call.
+// (inclusive, clamped to the tip), in order, reading them from the file in
+// chunks of at most maxChunkBytes (or one line). fn runs without the view's
+// lock held, so it may be slow (write to a network client) without holding
+// up the refreshes; if the file is replaced meanwhile, Lines stops with
+// ErrReplaced. The line passed to fn is valid only during the call.
 func (v *View) Lines(from, to uint64, fn func(i uint64, line []byte) error) error {
-	v.mu.RLock()
-	defer v.mu.RUnlock()
-	n := uint64(len(v.offsets))
-	if from >= n {
-		return nil
-	}
-	to = min(to, n-1)
-	start, end := v.offsets[from], v.endOf(to)
-	buf := make([]byte, end-start)
-	if _, err := v.f.ReadAt(buf, start); err != nil && err != io.EOF {
-		return fmt.Errorf("read blocks %d..%d: %w", from, to, err)
-	}
-	for i := from; i <= to; i++ {
-		a, b := v.offsets[i]-start, v.endOf(i)-start-1
-		if err := fn(i, buf[a:b]); err != nil {
+	var buf []byte
+	var ends []int64
+	var gen uint64
+	for from <= to {
+		start, last, err := v.readChunk(from, to, &gen, &buf, &ends)
+		if err != nil || len(ends) == 0 {
 			return err
 		}
+		for i := from; i <= last; i++ {
+			a, b := int64(0), ends[i-from]-start-1
+			if i > from {
+				a = ends[i-from-1] - start
+			}
+			if err := fn(i, buf[a:b]); err != nil {
+				return err
+			}
+		}
+		from = last + 1
 	}
 	return nil
+}
+
+// readChunk reads the lines of blocks from.. (up to to and maxChunkBytes,
+// at least one line) into buf under the read lock. It returns the offset
+// of the first line and the last block read; ends receives the end offset
+// of each line (none when from is past the tip). gen is the file
+// generation of the first chunk (0 before it).
+func (v *View) readChunk(from, to uint64, gen *uint64, buf *[]byte, ends *[]int64) (int64, uint64, error) {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	if *gen == 0 {
+		*gen = v.gen
+	} else if *gen != v.gen {
+		return 0, 0, ErrReplaced
+	}
+	*ends = (*ends)[:0]
+	n := uint64(len(v.offsets))
+	if from >= n {
+		return 0, 0, nil
+	}
+	to = min(to, n-1)
+	start := v.offsets[from]
+	last := from
+	for i := from; i <= to; i++ {
+		end := v.endOf(i)
+		if i > from && end-start > maxChunkBytes {
+			break
+		}
+		*ends = append(*ends, end)
+		last = i
+	}
+	size := (*ends)[len(*ends)-1] - start
+	if int64(cap(*buf)) < size {
+		*buf = make([]byte, size)
+	}
+	*buf = (*buf)[:size]
+	if _, err := v.f.ReadAt(*buf, start); err != nil && err != io.EOF {
+		return 0, 0, fmt.Errorf("read blocks %d..%d: %w", from, last, err)
+	}
+	return start, last, nil
 }
 
 // Line returns a copy of block i's line.

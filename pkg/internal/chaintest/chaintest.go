@@ -173,3 +173,10 @@ func Generate(w io.Writer, s pow.Strategy, p chain.Params, n, perBlock int) erro
 	}
 	return bw.Flush()
 }
+
+// Continue returns a builder that appends to a chain of params whose last
+// block is tip (read back from a file, say). Its message ids start far from
+// those of NewBuilder, so the two never collide.
+func Continue(s pow.Strategy, p chain.Params, tip *chain.Block) *Builder {
+	return &Builder{Params: p, Strategy: s, Blocks: []*chain.Block{tip}, Clock: tip.Timestamp + 1000, Step: 1000, ids: 1<<48 + tip.Index<<16}
+}
