@@ -117,9 +117,12 @@ func TestSeedEndpoints(t *testing.T) {
 	n.req(t, "POST", "/add", "text/plain", `hello`).expect(t, 400, "unsupported content type")
 	n.req(t, "POST", "/add?message=x&id=NOT-A-UUID", "", "").expect(t, 400, "lowercase UUID")
 	n.req(t, "GET", "/add?message=x", "", "").expect(t, 405, "not allowed")
-	// Idempotent retry with the same id; a different message under it: 409.
+	// Idempotent retry with the same id; a different message under it is
+	// refused: ids are bound to their text.
 	n.req(t, "PUT", "/add?message=hello+seed&id="+id1, "", "").expect(t, 200, `"duplicate":true`)
-	n.req(t, "PUT", "/add?message=other&id="+id1, "", "").expect(t, 409, "already used")
+	n.req(t, "PUT", "/add?message=other&id="+id1, "", "").expect(t, 400, "not bound")
+	own := chain.NewMessageID("my own id")
+	n.req(t, "PUT", "/add?message=my+own+id&id="+own, "", "").expect(t, 200, `"id":"`+own+`"`)
 
 	// Unknown paths: the seed's 404 wording.
 	n.req(t, "GET", "/nope/deeper", "", "").expect(t, 404, `{"message":"'nope/deeper' is not a valid endpoint!"}`)
@@ -132,7 +135,7 @@ func TestSeedEndpoints(t *testing.T) {
 	if st.body["confirmations"].(float64) < 1 {
 		t.Fatalf("confirmations: %s", st.raw)
 	}
-	n.req(t, "GET", "/data/"+chain.NewID(), "", "").expect(t, 404, "unknown")
+	n.req(t, "GET", "/data/"+chain.NewMessageID("never added"), "", "").expect(t, 404, "unknown")
 	n.req(t, "GET", "/data/xyz", "", "").expect(t, 400)
 
 	// /chain: real blocks and the length; it verifies.
@@ -169,7 +172,7 @@ func TestBlocksPaging(t *testing.T) {
 	d, _ := store.Open(n.dir, store.Options{})
 	var es []store.PendingEntry
 	for i := 0; i < 30; i++ {
-		es = append(es, store.PendingEntry{ID: chain.NewID(), Message: fmt.Sprint("m", i), Received: 1})
+		es = append(es, store.PendingEntry{ID: chain.NewMessageID(fmt.Sprint("m", i)), Message: fmt.Sprint("m", i), Received: 1})
 	}
 	must(t, d.AddPending(context.Background(), es))
 	proctest.Eventually(t, 20*time.Second, "30 messages mined", func() bool {

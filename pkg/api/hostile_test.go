@@ -235,7 +235,7 @@ func TestEventStreamsCapHolds(t *testing.T) {
 		// 2,000 pending events of 4 KB: more than any socket buffer holds.
 		var es []store.PendingEntry
 		for i := 0; i < 2000; i++ {
-			es = append(es, store.PendingEntry{ID: chain.NewID(), Message: big, Received: 1})
+			es = append(es, store.PendingEntry{ID: chain.NewMessageID(big), Message: big, Received: 1})
 		}
 		nodetest.Must(t, d.AddPending(context.Background(), es))
 		time.Sleep(time.Second)

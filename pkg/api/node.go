@@ -337,8 +337,8 @@ func (n *node) health() Health {
 	p := v.Params()
 	h.Height, h.Tip, h.Genesis = tip.Index, tip.Hash.String(), v.Genesis().String()
 	h.Network, h.Strategy, h.Difficulty = p.Network, p.Strategy, p.Difficulty
-	if err := v.Stalled(); err != nil {
-		h.Status, h.Reason = "degraded", "the chain file has a bad line after block "+tip.Hash.String()[:12]+": "+err.Error()
+	if err := v.Problem(); err != nil {
+		h.Status, h.Reason = "degraded", err.Error()
 	}
 	n.mu.RLock()
 	if n.bookErr != nil && h.Status == "ok" {

@@ -398,16 +398,13 @@ func (s *Server) serveAdd(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if id == "" {
-		id = chain.NewID()
-	} else if !chain.ValidID(id) {
-		s.fail(w, r, http.StatusBadRequest, "id must be a lowercase UUID (8-4-4-4-12 hex digits)", msgNoAdded)
+		id = chain.NewMessageID(text)
+	} else if err := chain.CheckMessageID(id, text); err != nil {
+		s.fail(w, r, http.StatusBadRequest, "id "+truncate(id, 40)+": "+err.Error(), msgNoAdded)
 		return
 	} else if st, ok := s.node.messageStatus(id); ok {
-		// A retry of a message we already have: same answer, nothing stored.
-		if st.Message != text {
-			s.fail(w, r, http.StatusConflict, "id "+id+" is already used by another message", msgNoAdded)
-			return
-		}
+		// A retry of a message we already have (its id is bound to its
+		// text, so it is the same message): same answer, nothing stored.
 		s.reply(w, http.StatusOK, map[string]any{"message": msgAdded, "id": id, "status": st.Status, "duplicate": true})
 		return
 	}
@@ -424,6 +421,13 @@ func (s *Server) serveAdd(w http.ResponseWriter, r *http.Request) {
 	}
 	s.metrics.added.Inc()
 	s.reply(w, http.StatusOK, map[string]any{"message": msgAdded, "id": id, "status": "pending"})
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
 }
 
 // addFields are what /add takes, from the query, a form or a JSON body.

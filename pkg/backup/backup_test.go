@@ -43,7 +43,7 @@ func addPending(t *testing.T, d *store.Dir, n int, prefix string) []string {
 	var es []store.PendingEntry
 	var ids []string
 	for i := 0; i < n; i++ {
-		e := store.PendingEntry{ID: chain.NewID(), Message: fmt.Sprint(prefix, i), Received: 1}
+		e := store.PendingEntry{ID: chain.NewMessageID(fmt.Sprint(prefix, i)), Message: fmt.Sprint(prefix, i), Received: 1}
 		es = append(es, e)
 		ids = append(ids, e.ID)
 	}

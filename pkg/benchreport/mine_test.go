@@ -53,7 +53,7 @@ func benchMineLatency(t *testing.T, r *report, bin string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := chain.Params{Version: 1, Network: "bench", Strategy: "default", Difficulty: 0}
+	p := chain.Params{Version: chain.FormatVersion, Network: "bench", Strategy: "default", Difficulty: 0}
 	if _, err := d.Init(context.Background(), &p); err != nil {
 		t.Fatal(err)
 	}
@@ -74,7 +74,7 @@ func benchMineLatency(t *testing.T, r *report, bin string) {
 	time.Sleep(300 * time.Millisecond) // let it start its plugin
 	var lat []time.Duration
 	for i := 0; i < n; i++ {
-		e := store.PendingEntry{ID: chain.NewID(), Message: fmt.Sprintf("latency probe %d", i), Received: uint64(time.Now().UnixMilli())}
+		e := store.PendingEntry{ID: chain.NewMessageID(fmt.Sprintf("latency probe %d", i)), Message: fmt.Sprintf("latency probe %d", i), Received: uint64(time.Now().UnixMilli())}
 		start := time.Now()
 		if err := d.AddPending(context.Background(), []store.PendingEntry{e}); err != nil {
 			t.Fatal(err)

@@ -27,7 +27,9 @@ const (
 )
 
 // FormatVersion is the version of this format that a genesis records.
-const FormatVersion = 1
+// Version 2 binds message ids to their text (see MessageID); chains of
+// version 1, whose ids were free, are refused.
+const FormatVersion = 2
 
 // GenesisMessage is the text the genesis block carries, as in the seed.
 const GenesisMessage = "This is the workload of the very first Block in this chain!"
@@ -138,6 +140,9 @@ func (p *Params) Equal(q *Params) bool {
 // Validate checks the names and bounds of the parameters (not whether the
 // strategy accepts them; that is the strategy's job).
 func (p *Params) Validate() error {
+	if p.Version == 1 {
+		return errors.New("params: format version 1 is no longer supported: its message ids were not bound to their text, so a peer could censor any message; start a new chain (the old one stays readable as JSON)")
+	}
 	if p.Version != FormatVersion {
 		return fmt.Errorf("params: format version %d is not supported (want %d)", p.Version, FormatVersion)
 	}

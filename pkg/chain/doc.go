@@ -23,8 +23,9 @@
 //   - params: only in the genesis (see below).
 //   - data: an array of 0 to 1024 messages (the genesis has exactly one),
 //     each {"id":"U","message":"S"}, in this field order. id is a UUID in
-//     its lowercase 8-4-4-4-12 form; message is 1 to 4096 bytes of valid
-//     UTF-8 (counted after unescaping); no two messages of a block share an id.
+//     its lowercase 8-4-4-4-12 form, bound to the message's text (see
+//     Message ids); message is 1 to 4096 bytes of valid UTF-8 (counted after
+//     unescaping); no two messages of a block share an id.
 //   - previous_hash and hash: 64 lowercase hex digits.
 //
 // Strings are canonical: '"' and '\' are written \" and \\; the control
@@ -37,7 +38,7 @@
 //
 // params (genesis only) is
 //
-//	{"version":1,"network":"NAME","strategy":"NAME","difficulty":D,"options":{"NAME":V,...}}
+//	{"version":2,"network":"NAME","strategy":"NAME","difficulty":D,"options":{"NAME":V,...}}
 //
 // where names are 1 to 64 characters of a-z, 0-9, '-' and '_' (network names
 // may also use '.'), starting with a letter or digit; difficulty is below
@@ -78,6 +79,32 @@
 // previous_hash of 64 zeros. Two nodes started with the same parameters
 // therefore share their genesis, and a chain tells every reader how to verify
 // it.
+//
+// # Message ids
+//
+// A message id commits to the message's text, so that no block can carry a
+// known id with another text (a peer could otherwise "mine" someone's
+// pending message with its own words and have the real one refused as
+// already mined). The id is 16 bytes, a version-8 UUID:
+//
+//	nonce = 6 bytes chosen at random by whoever creates the message
+//	d     = SHA-256("bc-msid1" || nonce || text)   text as its UTF-8 bytes
+//	id    = nonce || d[0:10]
+//	id[6] = 0x80 | (id[6] & 0x0f)                   version 8
+//	id[8] = 0x80 | (id[8] & 0x3f)                   variant 10
+//
+// written as lowercase hex in the 8-4-4-4-12 form. A verifier recomputes it
+// from the id's first 6 bytes and the text. 74 bits of the id depend on the
+// text: forging one for other text is a second preimage of 74 bits. The
+// nonce keeps two messages with equal text apart. The genesis message's
+// all-zero id is exempt (the genesis is fixed by its params anyway), and
+// is therefore invalid anywhere else. Vectors:
+//
+//	nonce 010203040506, "hello"  -> 01020304-0506-8668-b925-357d69b2d8cf
+//	nonce 000000000000, "hello"  -> 00000000-0000-8205-8643-b28aa45e98a7
+//	nonce 010203040506, "Hello"  -> 01020304-0506-8bc4-96e0-90f40a9e2175
+//
+// Format version 1 had free (random) ids; its chains are refused.
 //
 // # Proof of work
 //

@@ -1,7 +1,6 @@
 package chain
 
 import (
-	"crypto/rand"
 	"encoding/hex"
 	"strconv"
 	"unicode/utf8"
@@ -135,25 +134,6 @@ func validID[T string | []byte](s T) bool {
 	return true
 }
 
-// NewID returns a random (version 4) UUID for a new message.
-func NewID() string {
-	var u [16]byte
-	_, _ = rand.Read(u[:]) // crypto/rand.Read never fails on supported platforms
-	u[6] = u[6]&0x0f | 0x40
-	u[8] = u[8]&0x3f | 0x80
-	var out [36]byte
-	hex.Encode(out[0:8], u[0:4])
-	out[8] = '-'
-	hex.Encode(out[9:13], u[4:6])
-	out[13] = '-'
-	hex.Encode(out[14:18], u[6:8])
-	out[18] = '-'
-	hex.Encode(out[19:23], u[8:10])
-	out[23] = '-'
-	hex.Encode(out[24:36], u[10:16])
-	return string(out[:])
-}
-
 // CheckMessage reports why text cannot be a message, or nil.
 func CheckMessage(text string) error {
 	switch {
@@ -168,7 +148,9 @@ func CheckMessage(text string) error {
 }
 
 // ParseID turns a canonical id into its 16 bytes (for compact indexes).
-func ParseID(id []byte) ([16]byte, bool) {
+func ParseID(id []byte) ([16]byte, bool) { return parseID(id) }
+
+func parseID[T string | []byte](id T) ([16]byte, bool) {
 	var out [16]byte
 	if !validID(id) {
 		return out, false

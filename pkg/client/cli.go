@@ -48,7 +48,9 @@ func (c *AddCLI) run(ctx context.Context, env *cli.Env) error {
 	defer out.Flush()
 	var refused int
 	add := func(msg string) error {
-		res, err := cl.Add(ctx, msg, "")
+		// The id is made here, bound to the text: the node must answer with
+		// it, and a retry of the same message cannot store it twice.
+		res, err := cl.Add(ctx, msg, chain.NewMessageID(msg))
 		if err != nil {
 			if ExitCode(err) == cli.ExitFailed {
 				refused++

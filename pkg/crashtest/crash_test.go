@@ -46,8 +46,9 @@ func (l *load) run(ctx context.Context, every time.Duration) {
 			continue
 		}
 		l.tried.Add(1)
-		id := chain.NewID()
-		body := fmt.Sprintf(`{"message":"load %d","id":%q}`, i, id)
+		msg := fmt.Sprintf("load %d", i)
+		id := chain.NewMessageID(msg)
+		body := fmt.Sprintf(`{"message":%q,"id":%q}`, msg, id)
 		r, err := c.Post(l.url+"/add", "application/json", strings.NewReader(body))
 		if err == nil {
 			r.Body.Close()

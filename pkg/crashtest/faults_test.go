@@ -23,7 +23,7 @@ import (
 
 // addHTTP adds a message through bc-serve and returns its id and status.
 func addHTTP(t *testing.T, n *node, msg string) (string, int, string) {
-	id := chain.NewID()
+	id := chain.NewMessageID(msg)
 	r, err := http.Post(n.url()+"/add", "application/json", strings.NewReader(fmt.Sprintf(`{"message":%q,"id":%q}`, msg, id)))
 	if err != nil {
 		t.Fatal(err)

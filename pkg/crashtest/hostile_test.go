@@ -128,7 +128,7 @@ func TestDeepForkWithLessWork(t *testing.T) {
 	c := newCluster(t)
 	n := victim(t, c)
 	before, _ := os.ReadFile(n.dir().File(store.ChainFile))
-	params := chain.Params{Version: 1, Network: "bc", Strategy: "default", Difficulty: 8}
+	params := chain.Params{Version: chain.FormatVersion, Network: "bc", Strategy: "default", Difficulty: 8}
 	for _, length := range []int{3, 5} { // less work, then a tie
 		b, err := chaintest.NewBuilderParams(strategy.Default{}, params)
 		if err != nil {

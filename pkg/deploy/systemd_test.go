@@ -203,7 +203,7 @@ func TestDaemonsLikeTheirUnits(t *testing.T) {
 			if !d.HasChain() {
 				t.Fatal("bc-mine is ready without a chain")
 			}
-			e := store.PendingEntry{ID: chain.NewID(), Message: "ready?", Received: 1}
+			e := store.PendingEntry{ID: chain.NewMessageID("ready?"), Message: "ready?", Received: 1}
 			if err := d.AddPending(context.Background(), []store.PendingEntry{e}); err != nil {
 				t.Fatal(err)
 			}

@@ -396,7 +396,7 @@ func (s *stdinReader) read(ctx context.Context, env *cli.Env, in io.Reader, wake
 }
 
 func (s *stdinReader) entry(line string) store.PendingEntry {
-	e := store.PendingEntry{ID: chain.NewID(), Message: line, Received: uint64(time.Now().UnixMilli())}
+	e := store.PendingEntry{ID: chain.NewMessageID(line), Message: line, Received: uint64(time.Now().UnixMilli())}
 	s.ids.Store(e.ID, struct{}{})
 	return e
 }

@@ -47,7 +47,7 @@ func addPending(t testing.TB, d *store.Dir, msgs ...string) []string {
 	var es []store.PendingEntry
 	var ids []string
 	for _, m := range msgs {
-		e := store.PendingEntry{ID: chain.NewID(), Message: m, Received: uint64(time.Now().UnixMilli())}
+		e := store.PendingEntry{ID: chain.NewMessageID(m), Message: m, Received: uint64(time.Now().UnixMilli())}
 		es = append(es, e)
 		ids = append(ids, e.ID)
 	}
@@ -249,7 +249,7 @@ func TestTiebreak(t *testing.T) {
 const forkFixture = "testdata/fork-d26.chain"
 
 func forkParams() chain.Params {
-	return chain.Params{Version: 1, Network: "bc", Strategy: "default", Difficulty: 26}
+	return chain.Params{Version: chain.FormatVersion, Network: "bc", Strategy: "default", Difficulty: 26}
 }
 
 func TestGenerateForkFixture(t *testing.T) {
@@ -331,7 +331,7 @@ func TestSIGKILL(t *testing.T) {
 	b := proctest.NewBin(t, programs...)
 	path := t.TempDir()
 	d := openDir(t, path)
-	p := chain.Params{Version: 1, Network: "bc", Strategy: "default", Difficulty: 8}
+	p := chain.Params{Version: chain.FormatVersion, Network: "bc", Strategy: "default", Difficulty: 8}
 	_, err := d.Init(context.Background(), &p)
 	must(t, err)
 	var all []string

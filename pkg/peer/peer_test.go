@@ -278,7 +278,7 @@ func TestSymmetricTieSettles(t *testing.T) {
 	b.startMine()
 	a.startServe()
 	b.startServe()
-	same := store.PendingEntry{ID: chain.NewID(), Message: "relayed to both before the link came up", Received: uint64(time.Now().UnixMilli())}
+	same := store.PendingEntry{ID: chain.NewMessageID("relayed to both before the link came up"), Message: "relayed to both before the link came up", Received: uint64(time.Now().UnixMilli())}
 	for _, n := range []*testNode{a, b} {
 		d, err := store.Open(n.dir, store.Options{})
 		must(t, err)
@@ -464,7 +464,7 @@ func hostileChain(t *testing.T, how string) {
 // forgedChain builds a chain of length blocks on the node's genesis
 // (difficulty 8, network bc), broken as told.
 func forgedChain(t *testing.T, how string, length int) ([]string, string) {
-	params := chain.Params{Version: 1, Network: "bc", Strategy: "default", Difficulty: 8}
+	params := chain.Params{Version: chain.FormatVersion, Network: "bc", Strategy: "default", Difficulty: 8}
 	if how == "genesis" {
 		params.Network = "elsewhere"
 	}

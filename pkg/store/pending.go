@@ -27,12 +27,15 @@ type PendingEntry struct {
 	Received uint64 `json:"received"` // Unix ms when this node stored it
 }
 
-// Validate checks the id and message.
+// Validate checks the message and that its id is bound to it.
 func (e *PendingEntry) Validate() error {
-	if !chain.ValidID(e.ID) {
-		return fmt.Errorf("message id %q is not a lowercase UUID", e.ID)
+	if err := chain.CheckMessage(e.Message); err != nil {
+		return err
 	}
-	return chain.CheckMessage(e.Message)
+	if err := chain.CheckMessageID(e.ID, e.Message); err != nil {
+		return fmt.Errorf("message id %.40q: %w", e.ID, err)
+	}
+	return nil
 }
 
 // AppendJSON appends the entry's line (without newline).

@@ -43,7 +43,7 @@ func TestInitAndParams(t *testing.T) {
 	if _, err := d.Init(context.Background(), nil); !errors.Is(err, store.ErrNoChain) {
 		t.Fatalf("Init without params on an empty dir: %v", err)
 	}
-	p := chain.Params{Version: 1, Network: "bc", Strategy: "default", Difficulty: 20}
+	p := chain.Params{Version: chain.FormatVersion, Network: "bc", Strategy: "default", Difficulty: 20}
 	g, err := d.Init(context.Background(), &p)
 	must(t, err)
 	want, _ := chain.Genesis(p)
@@ -289,13 +289,81 @@ func TestViewFollowsAppends(t *testing.T) {
 	}
 }
 
+// A chain file replaced by one of another genesis (or with no valid
+// genesis) is refused: the view keeps the chain it had and says why.
+func TestViewRefusesForeignReplacement(t *testing.T) {
+	d, b := setup(t, 3)
+	v, err := d.OpenView(store.ViewOptions{})
+	must(t, err)
+	defer v.Close()
+	other, err := chaintest.NewBuilder(strategy.Default{}, 9) // another difficulty, another genesis
+	must(t, err)
+	must(t, other.AddN(5, 1))
+	for name, content := range map[string][]byte{"foreign": other.Bytes(), "garbage": []byte("not a chain\n")} {
+		must(t, d.WriteFileAtomic(store.ChainFile, content, 0o640))
+		if _, _, err := v.Refresh(); !errors.Is(err, store.ErrForeignChain) {
+			t.Fatalf("%s replacement: Refresh gave %v", name, err)
+		}
+		if v.Height() != 3 || v.Tip().Hash != b.Tip().Hash {
+			t.Fatalf("%s replacement: the view moved to height %d", name, v.Height())
+		}
+		line, err := v.Line(3)
+		must(t, err)
+		if !bytes.Equal(line, b.Blocks[3].AppendJSON(nil)) {
+			t.Fatalf("%s replacement: the view serves other blocks", name)
+		}
+	}
+	// The chain put back: followed again.
+	must(t, d.WriteFileAtomic(store.ChainFile, b.Bytes(), 0o640))
+	if _, _, err := v.Refresh(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Lines reads in bounded chunks and stops when the file is replaced under
+// it, rather than mixing blocks of two files.
+func TestLinesStopsAtReplacement(t *testing.T) {
+	d, b := setup(t, 3000)
+	v, err := d.OpenView(store.ViewOptions{})
+	must(t, err)
+	defer v.Close()
+	n := 0
+	err = v.Lines(0, v.Height(), func(i uint64, line []byte) error {
+		if uint64(n) != i {
+			t.Fatalf("line %d given as %d", n, i)
+		}
+		n++
+		if i == 10 { // a fork replaces the file: same first 2000 blocks, new ones after
+			fork := append([]byte(nil), b.Bytes()[:mustEnd(t, v, 1999)]...)
+			must(t, d.WriteFileAtomic(store.ChainFile, fork, 0o640))
+			_, _, err := v.Refresh()
+			must(t, err)
+		}
+		return nil
+	})
+	if !errors.Is(err, store.ErrReplaced) {
+		t.Fatalf("Lines across a replacement: %v after %d lines", err, n)
+	}
+	if n >= 3001 {
+		t.Fatal("Lines read every line although the file was replaced")
+	}
+}
+
+func mustEnd(t *testing.T, v *store.View, i uint64) int64 {
+	end, ok := v.End(i)
+	if !ok {
+		t.Fatalf("no block %d", i)
+	}
+	return end
+}
+
 func TestPendingLog(t *testing.T) {
 	d := openDir(t, t.TempDir())
 	ctx := context.Background()
 	log := d.FollowPending()
 	defer log.Close()
-	e1 := store.PendingEntry{ID: chain.NewID(), Message: "one", Received: 1}
-	e2 := store.PendingEntry{ID: chain.NewID(), Message: "two\nlines <b>", Received: 2}
+	e1 := store.PendingEntry{ID: chain.NewMessageID("one"), Message: "one", Received: 1}
+	e2 := store.PendingEntry{ID: chain.NewMessageID("two\nlines <b>"), Message: "two\nlines <b>", Received: 2}
 	must(t, d.AddPending(ctx, []store.PendingEntry{e1}))
 	got, reset, err := log.Read()
 	must(t, err)
@@ -304,7 +372,7 @@ func TestPendingLog(t *testing.T) {
 	}
 	// Reads continue where the last one ended, over several calls.
 	for i := 0; i < 3; i++ {
-		e := store.PendingEntry{ID: chain.NewID(), Message: fmt.Sprint("more ", i), Received: 3}
+		e := store.PendingEntry{ID: chain.NewMessageID(fmt.Sprint("more ", i)), Message: fmt.Sprint("more ", i), Received: 3}
 		must(t, d.AddPending(ctx, []store.PendingEntry{e}))
 		got, _, err := log.Read()
 		must(t, err)

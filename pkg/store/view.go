@@ -37,6 +37,7 @@ type View struct {
 	byHash  map[chain.Hash]uint32
 	checker *validate.Checker
 	stalled error  // a complete line that failed the checks: we wait for a repair
+	refused error  // the file was replaced by a foreign one: we keep the old chain
 	gen     uint64 // counts the files indexed: a reload starts a new generation
 }
 
@@ -117,28 +118,47 @@ func (v *View) Refresh() (Change, bool, error) {
 	return Change{OldTip: old.OldTip, Tip: v.tipIndex()}, true, nil
 }
 
-// reload indexes a new file from the start (v.mu held).
+// ErrForeignChain is returned by Refresh when the chain file was replaced
+// by one that has no valid genesis or another genesis than the chain the
+// view follows: a directory never changes its chain, so the view keeps the
+// chain it had and reports this until the file is put right.
+var ErrForeignChain = errors.New("the chain file was replaced by a foreign or damaged chain")
+
+// reload indexes a new file from the start (v.mu held). If the new file
+// does not start with the genesis the view had, the view keeps its old
+// state (and file) and reload reports ErrForeignChain.
 func (v *View) reload(path string, old Change) (Change, bool, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return Change{}, false, fmt.Errorf("open chain: %w", err)
 	}
-	oldHashes, hadFile := v.hashes, v.f != nil
+	n := &View{d: v.d, opts: v.opts, f: f, gen: v.gen + 1, checker: validate.NewChecker(validate.Options{Genesis: v.genesisOrZero()})}
+	if v.opts.IDs {
+		n.ids = make(map[[16]byte]uint32)
+	}
+	if v.opts.Hashes {
+		n.byHash = make(map[chain.Hash]uint32)
+	}
+	if err := n.consume(); err != nil {
+		f.Close()
+		return Change{}, false, err
+	}
+	hadFile := v.f != nil
+	if len(n.offsets) == 0 && hadFile {
+		f.Close()
+		why := n.stalled
+		if why == nil {
+			why = errors.New("no complete line")
+		}
+		v.refused = fmt.Errorf("%s: %w: %v", path, ErrForeignChain, why)
+		return Change{}, false, v.refused
+	}
+	v.refused = nil
+	oldHashes := v.hashes
 	if v.f != nil {
 		v.f.Close()
 	}
-	v.f, v.end, v.offsets, v.hashes, v.stalled = f, 0, nil, nil, nil
-	v.gen++
-	v.checker = validate.NewChecker(validate.Options{})
-	if v.opts.IDs {
-		v.ids = make(map[[16]byte]uint32)
-	}
-	if v.opts.Hashes {
-		v.byHash = make(map[chain.Hash]uint32)
-	}
-	if err := v.consume(); err != nil {
-		return Change{}, false, err
-	}
+	v.f, v.gen, v.checker, v.end, v.offsets, v.hashes, v.ids, v.byHash, v.stalled = n.f, n.gen, n.checker, n.end, n.offsets, n.hashes, n.ids, n.byHash, n.stalled
 	ch := Change{Replaced: hadFile, OldTip: old.OldTip, Tip: v.tipIndex()}
 	for ch.Fork < uint64(min(len(oldHashes), len(v.hashes))) && oldHashes[ch.Fork] == v.hashes[ch.Fork] {
 		ch.Fork++
@@ -148,6 +168,14 @@ func (v *View) reload(path string, old Change) (Change, bool, error) {
 		ch.Replaced = false
 	}
 	return ch, true, nil
+}
+
+// genesisOrZero returns the genesis of the chain indexed so far, or zero.
+func (v *View) genesisOrZero() chain.Hash {
+	if len(v.hashes) == 0 {
+		return chain.Hash{}
+	}
+	return v.hashes[0]
 }
 
 // consume indexes complete lines from v.end on (v.mu held).
@@ -213,11 +241,19 @@ func (v *View) tipIndex() uint64 {
 	return uint64(len(v.offsets) - 1)
 }
 
-// Stalled returns the error of a bad line the view stopped at, if any.
-func (v *View) Stalled() error {
+// Problem returns what keeps the view from following the chain file, if
+// anything: a bad line after the tip (the view stops there and waits for a
+// repair), or a replacement by a foreign chain (the view keeps its chain).
+func (v *View) Problem() error {
 	v.mu.RLock()
 	defer v.mu.RUnlock()
-	return v.stalled
+	if v.refused != nil {
+		return v.refused
+	}
+	if v.stalled != nil {
+		return fmt.Errorf("the chain file has a bad line after block %d: %w", v.tipIndex(), v.stalled)
+	}
+	return nil
 }
 
 // Height returns the index of the tip block.

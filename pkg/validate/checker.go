@@ -99,6 +99,10 @@ func (c *Checker) Check(lineNo int, line []byte) (*chain.Summary, error) {
 		if id, dup := c.duplicateID(); dup {
 			return fail(RuleDuplicateID, id, "unique ids", "message id %s appears twice in the block", id)
 		}
+		if m, ok := c.unboundID(); !ok {
+			return fail(RuleUnboundID, string(c.parser.ID(m)), "the id its text produces",
+				"message %d's id is not bound to its text (a block may not reuse an id with other text)", m+1)
+		}
 		if s.Index != c.prev.Index+1 {
 			return fail(RuleIndex, strconv.FormatUint(s.Index, 10), strconv.FormatUint(c.prev.Index+1, 10), "index does not follow block %d", c.prev.Index)
 		}
@@ -186,6 +190,18 @@ func (c *Checker) duplicateID() (string, bool) {
 		c.ids[string(p.ID(i))] = struct{}{}
 	}
 	return "", false
+}
+
+// unboundID returns the first message of the line last parsed whose id its
+// text does not produce, with ok false.
+func (c *Checker) unboundID() (int, bool) {
+	p := &c.parser
+	for i := 0; i < p.NumMessages(); i++ {
+		if !chain.IDBound(p.ID(i), p.Text(i)) {
+			return i, false
+		}
+	}
+	return 0, true
 }
 
 func (c *Checker) now() time.Time {

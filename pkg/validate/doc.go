@@ -2,8 +2,8 @@
 //
 //  1. sanity, on each line alone: canonical syntax (RuleSyntax), complete
 //     line (RuleTornLine), stated hash = computed hash (RuleHash), unique
-//     ids (RuleDuplicateID), params only in the genesis
-//     (RuleParamsOutsideGenesis);
+//     ids (RuleDuplicateID), each id bound to its message's text
+//     (RuleUnboundID), params only in the genesis (RuleParamsOutsideGenesis);
 //  2. genesis: index 0, params present and well-formed, the exact genesis
 //     those params define, and the expected one when the caller knows it;
 //  3. linkage, against the previous block: index +1, previous_hash, a

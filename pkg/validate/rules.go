@@ -24,6 +24,10 @@ const (
 	RuleHash
 	// RuleDuplicateID: one block carries the same message id twice.
 	RuleDuplicateID
+	// RuleUnboundID: a message's id is not the one its text produces
+	// (format version 2 binds ids to texts, so that no block can carry a
+	// known id with other text).
+	RuleUnboundID
 	// RuleParamsOutsideGenesis: a block other than the first carries params.
 	RuleParamsOutsideGenesis
 
@@ -64,6 +68,7 @@ var ruleNames = map[Rule]string{
 	RuleTornLine:             "torn-line",
 	RuleHash:                 "hash",
 	RuleDuplicateID:          "duplicate-id",
+	RuleUnboundID:            "unbound-id",
 	RuleParamsOutsideGenesis: "params-outside-genesis",
 	RuleGenesisIndex:         "genesis-index",
 	RuleGenesisParams:        "genesis-params",

@@ -74,7 +74,12 @@ func vectors(t *testing.T) []vector {
 		}
 		out = append(out, vector{name: name, data: b.Bytes(), rule: rule, line: line, index: nb.Index})
 	}
-	broken("duplicate-id", validate.RuleDuplicateID, 4, func(_ *chaintest.Builder, nb *chain.Block) { nb.Data[1].ID = nb.Data[0].ID })
+	broken("duplicate-id", validate.RuleDuplicateID, 4, func(_ *chaintest.Builder, nb *chain.Block) {
+		nb.Data[1] = nb.Data[0] // the same message twice: its id is still bound
+	})
+	broken("unbound-id", validate.RuleUnboundID, 4, func(_ *chaintest.Builder, nb *chain.Block) {
+		nb.Data[1].Text = "another text under the second message's id" // a squat
+	})
 	broken("params-outside-genesis", validate.RuleParamsOutsideGenesis, 4, func(b *chaintest.Builder, nb *chain.Block) {
 		p := b.Params
 		nb.Params = &p
@@ -92,8 +97,8 @@ func vectors(t *testing.T) []vector {
 	join := func(ls [][]byte) []byte { return append(bytes.Join(ls, []byte("\n")), '\n') }
 	edited := func(i int, fn func(b *chain.Block)) [][]byte {
 		cp := append([][]byte(nil), lines...)
-		blk := *base.Blocks[i]
-		fn(&blk)
+		blk := base.Blocks[i].Clone() // fn must not edit the base's messages
+		fn(blk)
 		cp[i] = blk.AppendJSON(nil)
 		return cp
 	}

@@ -80,7 +80,7 @@ func genesis(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Fatalf("usage: genesis strategy difficulty out")
 	}
 	d, _ := strconv.Atoi(args[1])
-	g, err := chain.Genesis(chain.Params{Version: 1, Network: "bc", Strategy: args[0], Difficulty: uint32(d)})
+	g, err := chain.Genesis(chain.Params{Version: chain.FormatVersion, Network: "bc", Strategy: args[0], Difficulty: uint32(d)})
 	if err != nil {
 		ts.Fatalf("%v", err)
 	}

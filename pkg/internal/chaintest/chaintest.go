@@ -5,7 +5,6 @@ package chaintest
 import (
 	"bufio"
 	"context"
-	"encoding/binary"
 	"fmt"
 	"io"
 
@@ -47,22 +46,16 @@ func NewBuilderParams(s pow.Strategy, p chain.Params) (*Builder, error) {
 	return &Builder{Params: p, Strategy: s, Blocks: []*chain.Block{g}, Clock: BaseTime, Step: 1000}, nil
 }
 
-// NextID returns a deterministic message id (so generated files are
-// reproducible).
-func (b *Builder) NextID() string {
+// NextID returns a message id for text with a deterministic nonce (so
+// that generated files are reproducible), bound to text as the format
+// requires.
+func (b *Builder) NextID(text string) string {
 	b.ids++
-	var raw [16]byte
-	binary.BigEndian.PutUint64(raw[8:], b.ids)
-	raw[6], raw[8] = 0x40|raw[6]&0x0f, 0x80|raw[8]&0x3f
-	const hexd = "0123456789abcdef"
-	out := make([]byte, 0, 36)
-	for i, c := range raw {
-		if i == 4 || i == 6 || i == 8 || i == 10 {
-			out = append(out, '-')
-		}
-		out = append(out, hexd[c>>4], hexd[c&15])
+	var nonce [6]byte
+	for i := range nonce {
+		nonce[i] = byte(b.ids >> (8 * (5 - i)))
 	}
-	return string(out)
+	return chain.MessageID(nonce, text)
 }
 
 // Tip returns the last block.
@@ -73,7 +66,7 @@ func (b *Builder) Next(messages ...string) *chain.Block {
 	tip := b.Tip()
 	nb := &chain.Block{Index: tip.Index + 1, Timestamp: b.Clock, PrevHash: tip.Hash}
 	for _, m := range messages {
-		nb.Data = append(nb.Data, chain.Message{ID: b.NextID(), Text: m})
+		nb.Data = append(nb.Data, chain.Message{ID: b.NextID(m), Text: m})
 	}
 	return nb
 }
