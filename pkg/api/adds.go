@@ -71,7 +71,9 @@ func (c *committer) run(ctx context.Context) {
 		}
 		err := c.dir.AddPending(context.Background(), entries)
 		if err == nil {
-			c.node.acked(entries)
+			// Read them back at once, so that a client that asks right
+			// after its 200 sees its message pending.
+			c.node.refreshPending()
 		}
 		for _, r := range batch {
 			r.done <- err

@@ -15,11 +15,24 @@ import (
 	"github.com/bc-chain/bc/pkg/store"
 )
 
+// Announcements are rate-limited per sender IP: an honest node announces
+// once per new tip (a few per second at most, in bursts after a reorg).
+const (
+	AnnouncesPerSecond = 4
+	AnnounceBurst      = 16
+)
+
 // serveAnnounce is POST /announce: a peer says it has a new tip (and may
 // include the newest blocks). bc-serve checks the shape and hands it to
 // bc-gossip through the chain directory's inbox (one file per remote IP,
 // the latest winning); bc-gossip validates the blocks and decides.
 func (s *Server) serveAnnounce(w http.ResponseWriter, r *http.Request) {
+	host, _, _ := net.SplitHostPort(r.RemoteAddr)
+	if !s.announces.allow(host) {
+		w.Header().Set("Retry-After", "1")
+		s.fail(w, r, http.StatusTooManyRequests, fmt.Sprintf("too many announcements from %s (at most %d per second, bursts of %d)", host, AnnouncesPerSecond, AnnounceBurst), "")
+		return
+	}
 	body := http.MaxBytesReader(w, r.Body, s.opts.MaxAnnounceBytes)
 	var a peer.Announcement
 	dec := json.NewDecoder(body)
@@ -37,20 +50,19 @@ func (s *Server) serveAnnounce(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, http.StatusBadRequest, err.Error(), "")
 		return
 	}
-	host, _, _ := net.SplitHostPort(r.RemoteAddr)
 	a.Remote = host
 	a.Received = time.Now().UnixMilli()
 	if v := s.node.chainView(); v != nil && !a.Genesis.IsZero() && a.Genesis != v.Genesis() {
 		s.fail(w, r, http.StatusConflict, "announcement for another chain (genesis "+a.Genesis.String()+")", "")
 		return
 	}
-	inbox := s.dir.File(store.InboxDir)
-	if err := os.MkdirAll(inbox, store.DirMode); err != nil {
+	inbox, err := s.dir.Subdir(store.InboxDir)
+	if err != nil {
 		s.fail(w, r, http.StatusServiceUnavailable, err.Error(), "")
 		return
 	}
 	name := filepath.Join(store.InboxDir, "announce-"+strings.NewReplacer(":", "_", ".", "_").Replace(host)+".json")
-	if _, err := os.Stat(s.dir.File(name)); err != nil {
+	if _, err := os.Lstat(s.dir.File(name)); err != nil {
 		if entries, err := os.ReadDir(inbox); err == nil && len(entries) >= s.opts.MaxInbox {
 			w.Header().Set("Retry-After", "5")
 			s.fail(w, r, http.StatusServiceUnavailable, fmt.Sprintf("too many announcements waiting (max_inbox %d)", s.opts.MaxInbox), "")

@@ -14,6 +14,7 @@ type CLI struct {
 	cli.Common
 	Listen          string        `help:"Address to listen on (host:port; :port listens on every interface)." default:":12345" env:"BC_LISTEN"`
 	MaxPending      int           `help:"Most pending messages; /add answers 503 beyond." default:"100000" env:"BC_MAX_PENDING"`
+	MaxPendingBytes int           `help:"Most bytes of pending message text; /add answers 503 beyond." default:"16777216" env:"BC_MAX_PENDING_BYTES"`
 	MaxEventClients int           `help:"Most concurrent /events streams." default:"256" env:"BC_MAX_EVENT_CLIENTS"`
 	MaxConnsPerIP   int           `help:"Most open connections from one client IP; more are closed at once." default:"256" env:"BC_MAX_CONNS_PER_IP"`
 	MaxConns        int           `help:"Most open connections in all." default:"2048" env:"BC_MAX_CONNS"`
@@ -32,7 +33,7 @@ func (c *CLI) run(ctx context.Context, env *cli.Env) error {
 	if err != nil {
 		return err
 	}
-	s, err := New(dir, env.Log, Options{MaxPending: c.MaxPending, MaxEventClients: c.MaxEventClients, MaxConnsPerIP: c.MaxConnsPerIP, MaxConns: c.MaxConns, Rescan: c.Rescan, Version: cli.VersionString()})
+	s, err := New(dir, env.Log, Options{MaxPending: c.MaxPending, MaxPendingBytes: c.MaxPendingBytes, MaxEventClients: c.MaxEventClients, MaxConnsPerIP: c.MaxConnsPerIP, MaxConns: c.MaxConns, Rescan: c.Rescan, Version: cli.VersionString()})
 	if err != nil {
 		return err
 	}

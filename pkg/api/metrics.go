@@ -45,7 +45,7 @@ func newMetrics(s *Server) *metrics {
 			}
 			return 0
 		}),
-		gauge("bc_pending_messages", "Messages waiting to be mined.", func() float64 { return float64(n.pendingCount()) }),
+		gauge("bc_pending_messages", "Messages waiting to be mined.", func() float64 { return float64(n.pendingCounts().Messages) }),
 		gauge("bc_neighbours", "Neighbours of this node.", func() float64 { return float64(len(n.neighbours())) }),
 		gauge("bc_miner_hash_rate", "Attempts per second of bc-mine's current or last search (0 when unknown).", func() float64 {
 			st, _ := n.minerStatus()

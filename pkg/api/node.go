@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/bc-chain/bc/pkg/chain"
@@ -24,21 +25,29 @@ type node struct {
 
 	mu       sync.RWMutex
 	view     *store.View // nil until the chain exists
-	follower *store.PendingLog
-	all      []store.PendingEntry // every entry of the pending log, each id once
-	known    map[string]bool      // ids in all
-	pending  []store.PendingEntry // the entries not in the chain, in arrival order
-	pendIdx  map[string]int       // id -> index in pending
 	book     peer.Book
 	bookErr  error
 	miner    miner.Status
 	hasMiner bool
 	gossip   peer.Status
 	hasGoss  bool
+
+	// The pending set has its own lock: reading a long burst of new log
+	// lines must not hold up requests that only need the counts, which
+	// are published after each refresh.
+	pmu     sync.Mutex
+	pending *store.PendingSet // nil until the chain exists
+	counts  atomic.Pointer[pendingSummary]
+}
+
+// pendingSummary is what requests read of the pending set without its lock.
+type pendingSummary struct {
+	store.PendingCounts
+	damage error // the first damaged line of the log, if any
 }
 
 func newNode(d *store.Dir, log *slog.Logger, h *hub) *node {
-	return &node{dir: d, log: log, hub: h, started: time.Now(), follower: d.FollowPending(), pendIdx: map[string]int{}, known: map[string]bool{}}
+	return &node{dir: d, log: log, hub: h, started: time.Now()}
 }
 
 func (n *node) close() {
@@ -47,7 +56,11 @@ func (n *node) close() {
 	if n.view != nil {
 		n.view.Close()
 	}
-	n.follower.Close()
+	n.pmu.Lock()
+	defer n.pmu.Unlock()
+	if n.pending != nil {
+		n.pending.Close()
+	}
 }
 
 // refresh brings the view up to date with the files named in changed (all
@@ -94,6 +107,9 @@ func (n *node) refreshChain() {
 		}
 		n.view = v
 		n.mu.Unlock()
+		n.pmu.Lock()
+		n.pending = n.dir.NewPendingSet(v)
+		n.pmu.Unlock()
 		n.log.Info("serving the chain", "height", v.Height(), "strategy", v.Params().Strategy, "difficulty", v.Params().Difficulty)
 		n.hub.publish("replaced", map[string]any{"fork": 0, "tip": v.Height()})
 		return
@@ -107,12 +123,6 @@ func (n *node) refreshChain() {
 	}
 	if !changed {
 		return
-	}
-	if ch.Replaced {
-		// Blocks were dropped: their messages may be pending again.
-		n.mu.Lock()
-		n.rebuildPendingLocked()
-		n.mu.Unlock()
 	}
 	if ch.Replaced || ch.Tip-ch.OldTip > maxEventBlocks {
 		n.hub.publish("replaced", map[string]any{"fork": ch.Fork, "tip": ch.Tip, "old_tip": ch.OldTip})
@@ -134,72 +144,27 @@ func (n *node) refreshChain() {
 // maxEventPending bounds the pending events one refresh publishes.
 const maxEventPending = 256
 
+// refreshPending follows the pending log and the chain (messages mined,
+// or pending again after a reorg), and publishes the new pending messages.
 func (n *node) refreshPending() {
-	news, reset, err := n.follower.Read()
+	n.pmu.Lock()
+	defer n.pmu.Unlock()
+	if n.pending == nil {
+		return
+	}
+	fresh, err := n.pending.Refresh(maxEventPending)
 	if err != nil {
 		n.log.Warn("cannot read the pending log", "error", err)
 		return
 	}
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	if reset {
-		n.all, n.known = nil, map[string]bool{}
-		n.rebuildPendingLocked()
+	sum := &pendingSummary{PendingCounts: n.pending.Counts()}
+	if d := n.pending.Damage(); len(d) > 0 {
+		sum.damage = d[0]
 	}
-	published := 0
-	for _, e := range news {
-		if n.addEntryLocked(e) && published < maxEventPending {
-			n.hub.publish("pending", e)
-			published++
-		}
+	n.counts.Store(sum)
+	for _, e := range fresh {
+		n.hub.publish("pending", e)
 	}
-	n.dropMinedLocked()
-}
-
-// addEntryLocked records a log entry and reports whether it is newly
-// pending (n.mu held).
-func (n *node) addEntryLocked(e store.PendingEntry) bool {
-	if n.known[e.ID] {
-		return false
-	}
-	n.known[e.ID] = true
-	n.all = append(n.all, e)
-	if n.view != nil && n.view.HasID(e.ID) {
-		return false
-	}
-	n.pendIdx[e.ID] = len(n.pending)
-	n.pending = append(n.pending, e)
-	return true
-}
-
-// rebuildPendingLocked derives the pending list from every entry and the
-// chain as it is now (n.mu held).
-func (n *node) rebuildPendingLocked() {
-	n.pending, n.pendIdx = n.pending[:0], map[string]int{}
-	for _, e := range n.all {
-		if n.view == nil || !n.view.HasID(e.ID) {
-			n.pendIdx[e.ID] = len(n.pending)
-			n.pending = append(n.pending, e)
-		}
-	}
-}
-
-// dropMinedLocked removes the entries whose block is in the chain (n.mu held).
-func (n *node) dropMinedLocked() {
-	if n.view == nil {
-		return
-	}
-	kept := n.pending[:0]
-	for _, e := range n.pending {
-		if n.view.HasID(e.ID) {
-			delete(n.pendIdx, e.ID)
-			continue
-		}
-		n.pendIdx[e.ID] = len(kept)
-		kept = append(kept, e)
-	}
-	clear(n.pending[len(kept):])
-	n.pending = kept
 }
 
 func (n *node) refreshBook() {
@@ -229,18 +194,6 @@ func sameAddrs(a, b []peer.Addr) bool {
 	return true
 }
 
-// acked records entries the server just made durable, so that a client
-// that asks right after its 200 sees its message as pending.
-func (n *node) acked(es []store.PendingEntry) {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	for _, e := range es {
-		if n.addEntryLocked(e) {
-			n.hub.publish("pending", e)
-		}
-	}
-}
-
 // chainView returns the view, or nil before the chain exists.
 func (n *node) chainView() *store.View {
 	n.mu.RLock()
@@ -248,31 +201,41 @@ func (n *node) chainView() *store.View {
 	return n.view
 }
 
-// pendingCount returns how many messages wait to be mined.
-func (n *node) pendingCount() int {
-	n.mu.RLock()
-	defer n.mu.RUnlock()
-	return len(n.pending)
+// pendingCounts returns the messages waiting to be mined, as of the last
+// refresh.
+func (n *node) pendingCounts() store.PendingCounts {
+	if sum := n.counts.Load(); sum != nil {
+		return sum.PendingCounts
+	}
+	return store.PendingCounts{}
+}
+
+// pendingDamage returns the first damaged line of the pending log, if any.
+func (n *node) pendingDamage() error {
+	if sum := n.counts.Load(); sum != nil {
+		return sum.damage
+	}
+	return nil
 }
 
 // pendingEntry returns the pending entry with id.
 func (n *node) pendingEntry(id string) (store.PendingEntry, bool) {
-	n.mu.RLock()
-	defer n.mu.RUnlock()
-	i, ok := n.pendIdx[id]
-	if !ok {
+	n.pmu.Lock()
+	defer n.pmu.Unlock()
+	if n.pending == nil {
 		return store.PendingEntry{}, false
 	}
-	return n.pending[i], true
+	return n.pending.Get(id)
 }
 
 // pendingList returns a copy of up to max pending entries and the total.
 func (n *node) pendingList(max int) ([]store.PendingEntry, int) {
-	n.mu.RLock()
-	defer n.mu.RUnlock()
-	out := make([]store.PendingEntry, min(max, len(n.pending)))
-	copy(out, n.pending)
-	return out, len(n.pending)
+	n.pmu.Lock()
+	defer n.pmu.Unlock()
+	if n.pending == nil {
+		return []store.PendingEntry{}, 0
+	}
+	return n.pending.List(max), n.pending.Counts().Messages
 }
 
 // neighbours returns the neighbour list.
@@ -321,7 +284,7 @@ type MinerHealth struct {
 }
 
 func (n *node) health() Health {
-	h := Health{Status: "ok", Uptime: time.Since(n.started).Seconds(), Peers: len(n.neighbours()), Pending: n.pendingCount()}
+	h := Health{Status: "ok", Uptime: time.Since(n.started).Seconds(), Peers: len(n.neighbours()), Pending: n.pendingCounts().Messages}
 	if st, ok := n.minerStatus(); ok {
 		h.Miner = &MinerHealth{Running: st.Running, HashRate: st.Rate, Blocks: st.Blocks}
 	}
@@ -339,6 +302,8 @@ func (n *node) health() Health {
 	h.Network, h.Strategy, h.Difficulty = p.Network, p.Strategy, p.Difficulty
 	if err := v.Problem(); err != nil {
 		h.Status, h.Reason = "degraded", err.Error()
+	} else if err := n.pendingDamage(); err != nil {
+		h.Status, h.Reason = "degraded", err.Error()+" (skipped; bc-mine moves it into "+store.TornDir+"/)"
 	}
 	n.mu.RLock()
 	if n.bookErr != nil && h.Status == "ok" {

@@ -44,8 +44,12 @@ const (
 	DefaultMaxPageBlocks = 1000
 	// DefaultMaxPageBytes bounds one page of /blocks in bytes.
 	DefaultMaxPageBytes = 4 << 20
-	// DefaultMaxPending bounds the pending messages; /add answers 503 beyond.
-	DefaultMaxPending = 100_000
+	// DefaultMaxPending and DefaultMaxPendingBytes bound the pending
+	// messages, in number and in bytes of text; /add answers 503 beyond.
+	// Peers may fill at most half of each (bc-gossip's limits), so that a
+	// flood from peers never refuses this node's own clients.
+	DefaultMaxPending      = 100_000
+	DefaultMaxPendingBytes = 16 << 20
 	// DefaultMaxEventClients bounds concurrent /events streams.
 	DefaultMaxEventClients = 256
 	// DefaultMaxInbox bounds the announcements waiting for bc-gossip.
@@ -71,6 +75,7 @@ type Options struct {
 	MaxPageBlocks    int
 	MaxPageBytes     int
 	MaxPending       int
+	MaxPendingBytes  int
 	MaxEventClients  int
 	MaxInbox         int
 	MaxConnsPerIP    int
@@ -95,6 +100,7 @@ func (o *Options) defaults() {
 	def(&o.MaxPageBlocks, DefaultMaxPageBlocks)
 	def(&o.MaxPageBytes, DefaultMaxPageBytes)
 	def(&o.MaxPending, DefaultMaxPending)
+	def(&o.MaxPendingBytes, DefaultMaxPendingBytes)
 	def(&o.MaxEventClients, DefaultMaxEventClients)
 	def(&o.MaxInbox, DefaultMaxInbox)
 	def(&o.MaxConnsPerIP, DefaultMaxConnsPerIP)
@@ -103,17 +109,18 @@ func (o *Options) defaults() {
 
 // Server is a running bc-serve.
 type Server struct {
-	dir     *store.Dir
-	log     *slog.Logger
-	opts    Options
-	node    *node
-	hub     *hub
-	adds    *committer
-	metrics *metrics
-	conns   *limitListener // set by Serve
-	token   string
-	nodeID  string
-	done    chan struct{} // closed at shutdown: ends event streams
+	dir       *store.Dir
+	log       *slog.Logger
+	opts      Options
+	node      *node
+	hub       *hub
+	adds      *committer
+	metrics   *metrics
+	conns     *limitListener // set by Serve
+	announces *ipLimiter
+	token     string
+	nodeID    string
+	done      chan struct{} // closed at shutdown: ends event streams
 }
 
 // New prepares a server for the chain directory d.
@@ -128,7 +135,8 @@ func New(d *store.Dir, log *slog.Logger, opts Options) (*Server, error) {
 		return nil, err
 	}
 	h := newHub(opts.MaxEventClients)
-	s := &Server{dir: d, log: log, opts: opts, hub: h, token: tok, nodeID: id, done: make(chan struct{})}
+	s := &Server{dir: d, log: log, opts: opts, hub: h, token: tok, nodeID: id, done: make(chan struct{}),
+		announces: newIPLimiter(AnnouncesPerSecond, AnnounceBurst, 4096)}
 	s.node = newNode(d, log, h)
 	s.adds = newCommitter(d, s.node)
 	s.metrics = newMetrics(s)
@@ -408,9 +416,10 @@ func (s *Server) serveAdd(w http.ResponseWriter, r *http.Request) {
 		s.reply(w, http.StatusOK, map[string]any{"message": msgAdded, "id": id, "status": st.Status, "duplicate": true})
 		return
 	}
-	if s.node.pendingCount() >= s.opts.MaxPending {
+	if c := s.node.pendingCounts(); c.Messages >= s.opts.MaxPending || c.Bytes+len(text) > s.opts.MaxPendingBytes {
 		w.Header().Set("Retry-After", "10")
-		s.fail(w, r, http.StatusServiceUnavailable, fmt.Sprintf("too many pending messages (max_pending %d)", s.opts.MaxPending), msgNoAdded)
+		s.fail(w, r, http.StatusServiceUnavailable, fmt.Sprintf("too many pending messages (%d messages, %d bytes; max_pending %d, max_pending_bytes %d)",
+			c.Messages, c.Bytes, s.opts.MaxPending, s.opts.MaxPendingBytes), msgNoAdded)
 		return
 	}
 	e := store.PendingEntry{ID: id, Message: text, Received: uint64(time.Now().UnixMilli())}
@@ -625,7 +634,16 @@ func (s *Server) serveRemoveNeighbour(w http.ResponseWriter, r *http.Request) {
 const maxDataList = 10_000
 
 func (s *Server) serveData(w http.ResponseWriter, r *http.Request) {
-	es, total := s.node.pendingList(maxDataList)
+	limit := maxDataList
+	if q := r.URL.Query(); q.Has("limit") {
+		n, err := strconv.Atoi(q.Get("limit"))
+		if err != nil || n < 1 || n > maxDataList {
+			s.fail(w, r, http.StatusBadRequest, fmt.Sprintf("limit must be 1 to %d", maxDataList), "")
+			return
+		}
+		limit = n
+	}
+	es, total := s.node.pendingList(limit)
 	s.reply(w, http.StatusOK, map[string]any{"data": es, "length": total, "truncated": total > len(es)})
 }
 

@@ -1,6 +1,8 @@
 package backup
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -329,16 +331,8 @@ func (c *CLI) restore(ctx context.Context, env *cli.Env, dir *store.Dir) error {
 	if !r.Valid {
 		return cli.Failed(fmt.Errorf("backup %s does not verify: %s", src, r.Problem))
 	}
-	ids, err := chainIDs(src)
+	g, err := dir.ReadGenesis()
 	if err != nil {
-		return err
-	}
-	hold, err := dir.HoldPending(ctx)
-	if err != nil {
-		return err
-	}
-	defer hold.Unlock()
-	if err := repend(ctx, dir, ids); err != nil {
 		return err
 	}
 	f, err := os.Open(src)
@@ -346,15 +340,31 @@ func (c *CLI) restore(ctx context.Context, env *cli.Env, dir *store.Dir) error {
 		return err
 	}
 	defer f.Close()
-	aside := filepath.Join(dir.File(store.BackupDir), "node_"+time.Now().UTC().Format("20060102_150405")+"-before-restore.chain")
-	if err := os.MkdirAll(filepath.Dir(aside), store.DirMode); err != nil {
+	// The backup's genesis must be this chain's; its blocks after it replace
+	// ours, and Reorg puts back into pending what they lack.
+	br := bufio.NewReader(f)
+	first, err := br.ReadBytes('\n')
+	genesisLine := append(g.AppendJSON(nil), '\n')
+	if err != nil || !bytes.Equal(first, genesisLine) {
+		return cli.Failed(fmt.Errorf("backup %s is of another chain (its first line is not this chain's genesis)", src))
+	}
+	tip, err := dir.Tip()
+	if err != nil {
 		return err
 	}
-	res, err := dir.ReplaceAll(ctx, f, aside)
+	backups, err := dir.Subdir(store.BackupDir)
+	if err != nil {
+		return err
+	}
+	aside := filepath.Join(backups, "node_"+time.Now().UTC().Format("20060102_150405")+"-before-restore.chain")
+	res, err := dir.Reorg(ctx, store.ReorgSpec{Prev: tip.Hash, Base: g.Summary(), Keep: int64(len(genesisLine)), Lines: br, Aside: aside})
 	if err != nil {
 		var le *store.LockedError
-		if errors.As(err, &le) {
+		switch {
+		case errors.As(err, &le):
 			return fmt.Errorf("cannot restore while a writer holds the chain: %w (stop it, or retry)", err)
+		case errors.Is(err, store.ErrTipMoved):
+			return fmt.Errorf("the chain changed during the restore (a writer is running): %w; retry", err)
 		}
 		return err
 	}
@@ -365,64 +375,7 @@ func (c *CLI) restore(ctx context.Context, env *cli.Env, dir *store.Dir) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(env.Stdout, "restored %s: height %d, tip %s; the previous chain is in %s\n", filepath.Base(src), res.Tip.Index, res.Tip.Hash, aside)
+	fmt.Fprintf(env.Stdout, "restored %s: height %d, tip %s; %d messages of dropped blocks are pending again; the previous chain is in %s\n",
+		filepath.Base(src), res.Tip.Index, res.Tip.Hash, res.Repended, aside)
 	return nil
-}
-
-// chainIDs returns the message ids of a chain file.
-func chainIDs(path string) (map[string]bool, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	ids := map[string]bool{}
-	lr := chain.NewLineReader(f)
-	var p chain.Parser
-	var b chain.Block
-	for {
-		line, err := lr.Next()
-		if err != nil {
-			break
-		}
-		if p.Parse(line, &b) == nil {
-			for _, m := range b.Data {
-				ids[m.ID] = true
-			}
-		}
-	}
-	return ids, nil
-}
-
-// repend stores again the messages of the current chain that keep lacks.
-func repend(ctx context.Context, dir *store.Dir, keep map[string]bool) error {
-	f, err := os.Open(dir.File(store.ChainFile))
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	var back []store.PendingEntry
-	lr := chain.NewLineReader(f)
-	var p chain.Parser
-	var b chain.Block
-	now := uint64(time.Now().UnixMilli())
-	for {
-		line, err := lr.Next()
-		if err != nil {
-			break
-		}
-		if p.Parse(line, &b) != nil || b.Index == 0 {
-			continue
-		}
-		for _, m := range b.Data {
-			if !keep[m.ID] {
-				back = append(back, store.PendingEntry{ID: m.ID, Message: m.Text, Received: now})
-			}
-		}
-	}
-	if len(back) == 0 {
-		return nil
-	}
-	dir.Log().Info("messages of blocks the backup lacks go back to pending", "messages", len(back))
-	return dir.AddPending(ctx, back)
 }

@@ -215,6 +215,11 @@ func (b *Block) ComputeHash() Hash {
 	return h.Hash()
 }
 
+// Summary returns the block's summary (with its stated hash).
+func (b *Block) Summary() Summary {
+	return Summary{Header: b.Header(), Hash: b.Hash, Params: b.Params, Messages: len(b.Data)}
+}
+
 // Clone returns a deep copy.
 func (b *Block) Clone() *Block {
 	c := *b

@@ -291,3 +291,11 @@ func TestMessageIDVectors(t *testing.T) {
 		t.Errorf("IDBound allocates %v times", n)
 	}
 }
+
+func TestStringLen(t *testing.T) {
+	for _, s := range []string{"", "plain", "quote\" and \\ back", "\b\f\n\r\t", "\x00\x01\x1f\x7f", "Grüße 🎉"} {
+		if got, want := StringLen(s), len(AppendString(nil, s)); got != want {
+			t.Errorf("StringLen(%q) = %d, want %d", s, got, want)
+		}
+	}
+}

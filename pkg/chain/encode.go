@@ -76,6 +76,20 @@ func (p *Params) MarshalJSON() ([]byte, error) { return p.appendJSON(nil), nil }
 
 const hexDigits = "0123456789abcdef"
 
+// StringLen returns len(AppendString(nil, s)) without building it.
+func StringLen(s string) int {
+	n := len(s) + 2
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '"' || c == '\\' || c == '\b' || c == '\f' || c == '\n' || c == '\r' || c == '\t':
+			n++
+		case c < 0x20:
+			n += 5
+		}
+	}
+	return n
+}
+
 // AppendString appends s as a canonical JSON string: '"' and '\\' escaped,
 // \b \f \n \r \t in their short form, other control characters below U+0020
 // as \u00XX with lowercase hex, everything else (including non-ASCII and

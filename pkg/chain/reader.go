@@ -28,11 +28,12 @@ func (e *TailError) Unwrap() error { return ErrNoNewline }
 // track of line numbers and byte offsets. Returned lines exclude the newline
 // and are valid until the next call.
 type LineReader struct {
-	br     *bufio.Reader
-	line   int
-	off    int64 // offset of the line last returned
-	next   int64 // offset of the line to come
-	maxLen int
+	br       *bufio.Reader
+	line     int
+	off      int64 // offset of the line last returned
+	next     int64 // offset of the line to come
+	maxLen   int
+	overlong bool // the last line was too long and is not consumed to its end
 }
 
 // NewLineReader reads from r, allowing lines of up to MaxLineBytes.
@@ -64,6 +65,8 @@ func (r *LineReader) Next() ([]byte, error) {
 		}
 		return b[:len(b)-1], nil
 	case errors.Is(err, bufio.ErrBufferFull):
+		r.next += int64(len(b))
+		r.overlong = true
 		return nil, &ParseError{Line: r.line, Column: r.maxLen + 1, Msg: fmt.Sprintf("line is longer than %d bytes", r.maxLen)}
 	case errors.Is(err, io.EOF):
 		if len(b) == 0 {
@@ -75,6 +78,27 @@ func (r *LineReader) Next() ([]byte, error) {
 	default:
 		return nil, err
 	}
+}
+
+// SkipLong consumes the rest of an over-long line that Next refused, so
+// that reading can go on after it. It returns a *TailError when the input
+// ends before the line does (a line still being written, or torn).
+func (r *LineReader) SkipLong() error {
+	for r.overlong {
+		b, err := r.br.ReadSlice('\n')
+		r.next += int64(len(b))
+		switch {
+		case err == nil:
+			r.overlong = false
+		case errors.Is(err, bufio.ErrBufferFull):
+		case errors.Is(err, io.EOF):
+			r.overlong = false
+			return &TailError{Line: r.line, Offset: r.off, Bytes: int(r.next - r.off)}
+		default:
+			return err
+		}
+	}
+	return nil
 }
 
 // Line is the 1-based number of the line last returned.

@@ -84,7 +84,7 @@ type Stats struct {
 type Miner struct {
 	dir     *store.Dir
 	view    *store.View
-	pending *pendingSet
+	pending *store.PendingSet
 	sealer  Sealer
 	cfg     Config
 	log     *slog.Logger
@@ -120,7 +120,7 @@ func New(dir *store.Dir, s Sealer, cfg Config) (*Miner, error) {
 	}
 	return &Miner{
 		dir: dir, view: v, sealer: s, cfg: cfg, log: dir.Log(),
-		pending: newPendingSet(dir), wake: make(chan struct{}, 1),
+		pending: dir.NewPendingSet(v), wake: make(chan struct{}, 1),
 	}, nil
 }
 
@@ -130,7 +130,7 @@ const DefaultMaxMessages = 100
 // Close releases the miner's files.
 func (m *Miner) Close() {
 	m.view.Close()
-	m.pending.close()
+	m.pending.Close()
 }
 
 // View returns the miner's view of the chain.
@@ -172,20 +172,20 @@ func (m *Miner) refresh() error {
 	if _, _, err := m.view.Refresh(); err != nil {
 		return fmt.Errorf("read chain: %w", err)
 	}
-	return m.pending.refresh()
+	_, err := m.pending.Refresh(0)
+	return err
 }
 
-// Candidates returns the pending messages the next block would carry.
+// blockBudget leaves room under chain.MaxLineBytes for the rest of a line.
+const blockBudget = chain.MaxLineBytes - 4096
+
+// candidates returns the pending messages the next block would carry.
 func (m *Miner) candidates() []chain.Message {
-	msgs, _ := m.pending.take(m.cfg.MaxMessages, m.view.HasID)
-	return msgs
+	return m.pending.Take(m.cfg.MaxMessages, blockBudget)
 }
 
 // Pending returns how many pending messages are not in the chain yet.
-func (m *Miner) Pending() int {
-	msgs, _ := m.pending.take(chain.MaxMessages, m.view.HasID)
-	return len(msgs)
-}
+func (m *Miner) Pending() int { return m.pending.Counts().Messages }
 
 // tiebreakDue reports whether bc-gossip asked for an empty block on the
 // current tip (and drops a request made for another tip).
@@ -334,12 +334,16 @@ func (m *Miner) append(ctx context.Context, b *chain.Block, tip chain.Summary, r
 	return nil
 }
 
-// compact drops mined entries from the pending log once they are many.
+// compact drops mined entries from the pending log once they are as many
+// as the live ones (and at least compactAfter), so that every entry is
+// rewritten a bounded number of times: draining a long log costs linear
+// work, not quadratic. Damaged lines are moved aside at once.
 // CompactPending decides under the exclusive pending lock, with the chain
 // read again there: a reorg (which re-pends messages under the shared lock
 // before it replaces the chain) cannot slip in between.
 func (m *Miner) compact(ctx context.Context) {
-	if _, mined := m.pending.take(0, m.view.HasID); mined < compactAfter {
+	mined := m.pending.Mined()
+	if len(m.pending.Damage()) == 0 && (mined < compactAfter || mined < m.pending.Counts().Messages) {
 		return
 	}
 	_, dropped, err := m.dir.CompactPending(ctx, func() (func(store.PendingEntry) bool, error) {
@@ -355,8 +359,8 @@ func (m *Miner) compact(ctx context.Context) {
 	m.count(func(s *Stats) { s.Compacted += uint64(dropped) })
 }
 
-// compactAfter is how many mined entries the pending log may hold before
-// the miner rewrites it.
+// compactAfter is how many mined entries the pending log holds at least
+// before the miner rewrites it.
 const compactAfter = 1000
 
 func (m *Miner) setRate(r float64) {
@@ -381,6 +385,7 @@ func (m *Miner) Run(ctx context.Context, until func() bool, maxFailures int) err
 			continue
 		case errors.Is(err, ErrIdle):
 			failures = 0
+			m.compact(ctx) // damaged lines are moved aside even when idle
 			if until != nil && until() {
 				return nil
 			}

@@ -29,11 +29,12 @@ type Book struct {
 // Known is an address learned from a peer or given on the command line.
 type Known struct {
 	Addr     Addr   `json:"addr"`
-	From     Addr   `json:"from,omitempty"` // who told us ("" when configured)
-	Failures int    `json:"failures"`       // consecutive failed contacts
-	LastOK   int64  `json:"last_ok"`        // Unix ms of the last successful contact
-	LastFail int64  `json:"last_fail"`      // Unix ms of the last failure
-	Banned   int64  `json:"banned_until"`   // Unix ms; set after invalid data
+	From     Addr   `json:"from,omitempty"`  // who told us ("" when configured)
+	Failures int    `json:"failures"`        // consecutive failed contacts
+	LastOK   int64  `json:"last_ok"`         // Unix ms of the last successful contact
+	LastFail int64  `json:"last_fail"`       // Unix ms of the last failure
+	Banned   int64  `json:"banned_until"`    // Unix ms; set after invalid data
+	Added    int64  `json:"added,omitempty"` // Unix ms when it was learned
 	Reason   string `json:"reason,omitempty"`
 	// Trust is the most private scope this address may be dialled at:
 	// "configured" (given by the operator), or the scope of the peer that
@@ -169,6 +170,40 @@ func (b *Book) trustOf(a Addr) Scope {
 		}
 	}
 	return ScopePublic
+}
+
+// evictUnproven makes room for a new address: it drops the known address
+// that has least shown to be a node, among those never reached (LastOK
+// zero) and neither configured nor a neighbour: the most failures first,
+// then the oldest learned, banned ones last (their ban is worth keeping).
+// Addresses that answered once (like Bitcoin's "tried" table) are never
+// evicted for a newcomer. It reports whether it dropped one.
+func (b *Book) evictUnproven() bool {
+	worst := -1
+	worse := func(i, j int) bool { // whether Known[i] goes before Known[j]
+		ki, kj := &b.Known[i], &b.Known[j]
+		if (ki.Banned != 0) != (kj.Banned != 0) {
+			return kj.Banned != 0
+		}
+		if ki.Failures != kj.Failures {
+			return ki.Failures > kj.Failures
+		}
+		return ki.Added < kj.Added
+	}
+	for i := range b.Known {
+		k := &b.Known[i]
+		if k.LastOK != 0 || k.Trust == ScopeConfigured.String() || b.isNeighbour(k.Addr) {
+			continue
+		}
+		if worst < 0 || worse(i, worst) {
+			worst = i
+		}
+	}
+	if worst < 0 {
+		return false
+	}
+	b.Known = slices.Delete(b.Known, worst, worst+1)
+	return true
 }
 
 // dropNeighbour removes a from the neighbours (it stays known).

@@ -21,6 +21,12 @@ type CLI struct {
 	DataEvery     time.Duration `name:"data-interval" help:"Interval of the pending-data sync." default:"5s" env:"BC_DATA_INTERVAL"`
 	Timeout       time.Duration `help:"Timeout of each request to a peer." default:"5s" env:"BC_PEER_TIMEOUT"`
 	Rescan        time.Duration `help:"Safety-net rescan interval of the chain directory." default:"5s" env:"BC_RESCAN"`
+	SyncBudget    time.Duration `help:"How long a sync with one peer may go without progress (a page of valid blocks) before it is given up; 0 means 3 timeouts." env:"BC_SYNC_BUDGET"`
+	MaxKnown      int           `help:"Most addresses kept in the neighbour book; addresses never reached make room for new ones." default:"256" env:"BC_MAX_KNOWN"`
+	LearnPerMin   int           `name:"learn-per-minute" help:"Most addresses learned from peers per minute." default:"64" env:"BC_LEARN_PER_MINUTE"`
+	MaxReorgBytes int64         `help:"Largest fork (in bytes of blocks, spooled to disk) taken from a peer; a larger one is refused and its peer scored." default:"268435456" env:"BC_MAX_REORG_BYTES"`
+	MaxPulled     int           `name:"max-pulled-messages" help:"Most pending messages pulled from peers (their share of the pending set)." default:"50000" env:"BC_MAX_PULLED_MESSAGES"`
+	MaxPulledB    int           `name:"max-pulled-bytes" help:"Most bytes of pending text pulled from peers (their share of the pending set)." default:"8388608" env:"BC_MAX_PULLED_BYTES"`
 	WaitChain     time.Duration `help:"How long to wait for bc-mine to create the chain in an empty directory." default:"1m"`
 }
 
@@ -69,6 +75,8 @@ func (c *CLI) run(ctx context.Context, env *cli.Env) error {
 	g, err := New(dir, plugin, Config{
 		Peers: peers, Advertise: adv, MaxNeighbours: c.MaxNeighbours,
 		GossipEvery: c.GossipEvery, SyncEvery: c.SyncEvery, DataEvery: c.DataEvery, Timeout: c.Timeout, Rescan: c.Rescan,
+		SyncBudget: c.SyncBudget, MaxKnown: c.MaxKnown, LearnPerMin: c.LearnPerMin, MaxReorgBytes: c.MaxReorgBytes,
+		MaxPulledMessages: c.MaxPulled, MaxPulledBytes: c.MaxPulledB,
 	})
 	if err != nil {
 		return err

@@ -58,7 +58,9 @@ func (g *Gossiper) probe(ctx context.Context, n target) bool {
 // learn adds addresses a peer told us about, within the per-peer and
 // per-minute limits; special and (for peers not on private networks)
 // private or loopback addresses are kept out now and checked again, on the
-// resolved IP, at every dial.
+// resolved IP, at every dial. When the book is full, an address never
+// reached makes room (see evictUnproven), so junk cannot lock out good
+// addresses for ever.
 func (g *Gossiper) learn(from Addr, addrs []string) {
 	trust := hostScope(from)
 	now := time.Now()
@@ -73,7 +75,7 @@ func (g *Gossiper) learn(from Addr, addrs []string) {
 	g.learned = recent
 	taken := 0
 	for _, raw := range addrs {
-		if taken >= g.cfg.LearnPerPeer || len(g.learned) >= g.cfg.LearnPerMin || len(g.book.Known) >= g.cfg.MaxKnown {
+		if taken >= g.cfg.LearnPerPeer || len(g.learned) >= g.cfg.LearnPerMin {
 			break
 		}
 		a, err := ParseAddr(raw)
@@ -83,7 +85,10 @@ func (g *Gossiper) learn(from Addr, addrs []string) {
 		if ip := net.ParseIP(a.Host()); ip != nil && !mayDial(trust, ip) {
 			continue
 		}
-		g.book.Known = append(g.book.Known, Known{Addr: a, From: from, Trust: trust.String()})
+		if len(g.book.Known) >= g.cfg.MaxKnown && !g.book.evictUnproven() {
+			break // every known address has answered once: keep them
+		}
+		g.book.Known = append(g.book.Known, Known{Addr: a, From: from, Trust: trust.String(), Added: now.UnixMilli()})
 		g.learned = append(g.learned, now)
 		taken++
 	}

@@ -33,8 +33,21 @@ type Config struct {
 	LearnPerPeer  int           // addresses taken from one /neighbours answer
 	LearnPerMin   int           // addresses learned per minute in all
 	MaxKnown      int           // addresses kept in the book
-	MaxReorgBytes int64         // blocks held in memory while a fork is checked
-	Rescan        time.Duration
+	MaxReorgBytes int64         // size of a fork downloaded (to disk) before it is refused
+	// SyncBudget is how long a sync with one peer may go without progress
+	// (a page of valid blocks) before it is given up: a slow peer costs at
+	// most that, and other peers are synced in parallel meanwhile.
+	SyncBudget time.Duration
+	// AnnounceEvery is the least time between two syncs that announcements
+	// of one sender start.
+	AnnounceEvery time.Duration
+	// Pending data taken from peers: per peer and pull, and in all (the
+	// peers' share of the pending set; the rest is kept for local clients).
+	PullMessages      int
+	PullBytes         int
+	MaxPulledMessages int
+	MaxPulledBytes    int
+	Rescan            time.Duration
 }
 
 // Defaults fills the zero fields.
@@ -64,6 +77,12 @@ func (c *Config) Defaults() {
 	if c.MaxReorgBytes <= 0 {
 		c.MaxReorgBytes = 256 << 20
 	}
+	set(&c.SyncBudget, 3*c.Timeout)
+	set(&c.AnnounceEvery, time.Second)
+	seti(&c.PullMessages, 1000)
+	seti(&c.PullBytes, 1<<20)
+	seti(&c.MaxPulledMessages, 50_000)
+	seti(&c.MaxPulledBytes, 8<<20)
 	set(&c.Rescan, store.DefaultPoll)
 }
 
@@ -84,16 +103,22 @@ type Gossiper struct {
 	stats    Status
 	learned  []time.Time // times of recent learnings (rate limit)
 	announce chan struct{}
-	syncReq  chan syncRequest
+	syncReq  chan Addr // a peer to sync with, "" for every neighbour
+	inbox    chan struct{}
 	lastSent chain.Hash
 	// lastStatus is the status last written (Updated left zero).
 	lastStatus Status
-	// ties are the standing ties with neighbours (see settleTie).
-	ties map[Addr]tie
-}
+	// peers is what this run knows of each peer's conduct (see score.go).
+	peers map[Addr]*peerState
+	// lastAll is when a sync with every neighbour was last started.
+	lastAll time.Time
 
-type syncRequest struct {
-	peer Addr // "" means every neighbour
+	// workers are the per-peer syncs in flight; Run waits for them.
+	workers sync.WaitGroup
+
+	// pmu guards pending, the pending set as bc-gossip sees it.
+	pmu     sync.Mutex
+	pending *store.PendingSet
 }
 
 // New prepares a gossiper for d, whose chain must exist; v checks proofs of
@@ -112,8 +137,8 @@ func New(d *store.Dir, v validate.Verifier, cfg Config) (*Gossiper, error) {
 	g := &Gossiper{
 		dir: d, log: d.Log(), cfg: cfg, client: NewClient(cfg.Timeout), verify: v,
 		params: view.Params(), genesis: view.Genesis(), view: view, nodeID: id,
-		announce: make(chan struct{}, 1), syncReq: make(chan syncRequest, 16),
-		ties: map[Addr]tie{},
+		announce: make(chan struct{}, 1), syncReq: make(chan Addr, 64), inbox: make(chan struct{}, 1),
+		peers: map[Addr]*peerState{}, pending: d.NewPendingSet(view),
 	}
 	if err := g.loadBook(); err != nil {
 		view.Close()
@@ -124,6 +149,9 @@ func New(d *store.Dir, v validate.Verifier, cfg Config) (*Gossiper, error) {
 
 // Close releases files and connections.
 func (g *Gossiper) Close() {
+	g.pmu.Lock()
+	g.pending.Close()
+	g.pmu.Unlock()
 	g.view.Close()
 	g.client.Close()
 }
@@ -181,6 +209,7 @@ func (g *Gossiper) Run(ctx context.Context, ready func()) error {
 	defer wg.Wait()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	defer g.workers.Wait() // after cancel: the per-peer syncs end with ctx
 	run := func(name string, f func(context.Context)) {
 		wg.Add(1)
 		go func() {
@@ -196,12 +225,13 @@ func (g *Gossiper) Run(ctx context.Context, ready func()) error {
 		watchErr <- g.dir.Watch(ctx, g.cfg.Rescan, []string{store.InboxDir}, g.onFiles)
 	}()
 	run("sync", g.syncLoop)
+	run("inbox", g.inboxLoop)
 	run("announce", g.announceLoop)
 	run("discovery", g.every(g.cfg.GossipEvery, g.discover))
 	run("data", g.every(g.cfg.DataEvery, g.pullData))
 	run("status", g.every(2*time.Second, func(context.Context) { g.writeStatus(true) }))
 	g.requestSync("")
-	g.processInbox(ctx)
+	g.poke(g.inbox)
 	if ready != nil {
 		ready()
 	}
@@ -212,6 +242,7 @@ func (g *Gossiper) Run(ctx context.Context, ready func()) error {
 	}
 	cancel()
 	wg.Wait()
+	g.workers.Wait()
 	g.writeStatus(false)
 	return err
 }
@@ -252,7 +283,7 @@ func (g *Gossiper) onFiles(changed map[string]bool) {
 		}
 	}
 	if inbox {
-		g.requestSync("inbox")
+		g.poke(g.inbox)
 	}
 }
 
@@ -263,38 +294,55 @@ func (g *Gossiper) poke(ch chan struct{}) {
 	}
 }
 
-// requestSync asks the sync loop for a round with peer ("" for all,
-// "inbox" to read the announcements first).
+// requestSync asks the sync loop to sync with peer ("" for every
+// neighbour).
 func (g *Gossiper) requestSync(peer Addr) {
 	select {
-	case g.syncReq <- syncRequest{peer: peer}:
+	case g.syncReq <- peer:
 	default:
 	}
 }
 
-// syncLoop runs chain syncs one at a time: on requests (announcements, a
-// new neighbour) and every SyncEvery as a fallback.
+// syncLoop starts syncs: on requests (announcements, a new neighbour) and
+// every SyncEvery as a fallback. Each peer is synced by a goroutine of its
+// own, at most one per peer at a time, so that a slow or lying peer holds up
+// nobody but itself.
 func (g *Gossiper) syncLoop(ctx context.Context) {
 	t := time.NewTicker(g.cfg.SyncEvery)
 	defer t.Stop()
 	for {
-		var req syncRequest
+		var peer Addr
 		select {
 		case <-ctx.Done():
 			return
-		case req = <-g.syncReq:
+		case peer = <-g.syncReq:
 		case <-t.C:
 		}
-		switch req.peer {
-		case "inbox":
-			g.processInbox(ctx)
-		default:
-			g.syncRound(ctx, req.peer)
-		}
-		g.mu.Lock()
-		g.stats.LastSync = time.Now().UnixMilli()
-		g.mu.Unlock()
+		g.startSyncs(ctx, peer)
 	}
+}
+
+// startSyncs starts a sync with peer, or with every neighbour that has
+// none in flight.
+func (g *Gossiper) startSyncs(ctx context.Context, only Addr) {
+	if _, _, err := g.view.Refresh(); err != nil {
+		g.log.Warn("cannot read the chain", "error", err)
+		return
+	}
+	for _, n := range g.neighbours() {
+		if only != "" && n.addr != only || !g.beginSync(n.addr) {
+			continue
+		}
+		g.workers.Add(1)
+		go func(n target) {
+			defer g.workers.Done()
+			defer g.endSync(n.addr)
+			g.syncPeer(ctx, n)
+		}(n)
+	}
+	g.mu.Lock()
+	g.stats.LastSync = time.Now().UnixMilli()
+	g.mu.Unlock()
 }
 
 // announceLoop tells every neighbour about a new local tip, at once.
@@ -340,94 +388,6 @@ func (g *Gossiper) announceLoop(ctx context.Context) {
 		wg.Wait()
 		g.lastSent = tip.Hash
 	}
-}
-
-// processInbox applies the announcements bc-serve handed over.
-func (g *Gossiper) processInbox(ctx context.Context) {
-	dir := g.dir.File(store.InboxDir)
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return
-	}
-	behind := false
-	var from []Addr
-	for _, e := range entries {
-		if !strings.HasPrefix(e.Name(), "announce-") || !strings.HasSuffix(e.Name(), ".json") {
-			continue
-		}
-		path := filepath.Join(dir, e.Name())
-		data, err := os.ReadFile(path)
-		_ = os.Remove(path)
-		if err != nil || len(data) > 8<<20 {
-			continue
-		}
-		var a Announcement
-		if json.Unmarshal(data, &a) != nil || a.Check() != nil || a.Genesis != g.genesis {
-			continue
-		}
-		if _, _, err := g.view.Refresh(); err != nil {
-			return
-		}
-		if a.Height <= g.view.Height() {
-			continue
-		}
-		if g.applyAnnounced(ctx, a) {
-			continue
-		}
-		behind = true
-		if a.From != "" {
-			from = append(from, a.From)
-		}
-	}
-	if !behind {
-		return
-	}
-	// The announced blocks did not connect: fetch from the announcer if we
-	// know it, else from everyone.
-	for _, a := range from {
-		if g.isNeighbour(a) {
-			g.syncRound(ctx, a)
-			return
-		}
-	}
-	g.syncRound(ctx, "")
-}
-
-func (g *Gossiper) isNeighbour(a Addr) bool {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return g.book.isNeighbour(a)
-}
-
-// applyAnnounced appends announced blocks that extend the local tip, after
-// checking them. It reports whether the chain now has the announced tip.
-func (g *Gossiper) applyAnnounced(ctx context.Context, a Announcement) bool {
-	tip := g.view.Tip()
-	var lines [][]byte
-	var s chain.Summary
-	var p chain.Parser
-	for _, b := range a.Blocks {
-		if p.ParseSummary([]byte(b), &s) != nil {
-			return false
-		}
-		if s.Index <= tip.Index {
-			continue
-		}
-		if len(lines) == 0 && (s.Index != tip.Index+1 || s.PrevHash != tip.Hash) {
-			return false // does not connect: the caller syncs instead
-		}
-		lines = append(lines, []byte(b))
-	}
-	if len(lines) == 0 {
-		return false
-	}
-	n, err := g.checkAndAppend(ctx, tip, lines)
-	if err != nil {
-		g.log.Debug("announced blocks not taken", "from", a.From, "error", err)
-		return false
-	}
-	g.log.Debug("took announced blocks", "from", a.From, "blocks", n, "height", g.view.Height())
-	return g.view.Tip().Hash == a.Hash
 }
 
 // checkAfter validates lines, the blocks that follow base, proofs included.

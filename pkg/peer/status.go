@@ -14,7 +14,8 @@ type Status struct {
 	Neighbours    int    `json:"neighbours"`
 	BlocksAdopted uint64 `json:"blocks_adopted"` // blocks written from peers
 	Reorgs        uint64 `json:"reorgs"`         // chain replacements
-	InvalidPeers  uint64 `json:"invalid_peers"`  // peers dropped for invalid data
+	InvalidPeers  uint64 `json:"invalid_peers"`  // peers banned (invalid data, or misbehaviour)
+	Misbehaviour  uint64 `json:"misbehaviour"`   // misbehaviour scored against peers
 	PendingPulled uint64 `json:"pending_pulled"` // messages learned from peers
 	Announcements uint64 `json:"announcements"`  // announcements sent
 	LastSync      int64  `json:"last_sync"`      // Unix ms of the last sync round

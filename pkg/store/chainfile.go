@@ -1,7 +1,6 @@
 package store
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -102,7 +101,7 @@ func (d *Dir) checkParams(g *chain.Block, params *chain.Params) error {
 // ReadGenesis reads and checks the first line of the chain file. It returns
 // ErrNoChain if the file is missing or empty.
 func (d *Dir) ReadGenesis() (*chain.Block, error) {
-	f, err := os.Open(d.File(ChainFile))
+	f, err := d.openRead(ChainFile)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("%s: %w", d.path, ErrNoChain)
 	}
@@ -152,7 +151,7 @@ func (d *Dir) Recover(ctx context.Context) (RecoverResult, error) {
 	}
 	defer l.Unlock()
 	d.RemoveStaleTemps(time.Minute)
-	f, err := os.OpenFile(d.File(ChainFile), os.O_RDWR, 0)
+	f, err := d.openFile(ChainFile, os.O_RDWR, 0)
 	if errors.Is(err, os.ErrNotExist) {
 		return res, fmt.Errorf("%s: %w", d.path, ErrNoChain)
 	}
@@ -222,9 +221,9 @@ func (d *Dir) moveAside(f *os.File, from, size int64, why error) (string, error)
 	if _, err := f.ReadAt(data, from); err != nil && err != io.EOF {
 		return "", fmt.Errorf("read torn tail: %w", err)
 	}
-	dir := d.File(TornDir)
-	if err := os.MkdirAll(dir, DirMode); err != nil {
-		return "", fmt.Errorf("create %s: %w", dir, err)
+	dir, err := d.subdir(TornDir)
+	if err != nil {
+		return "", err
 	}
 	name := fmt.Sprintf("%s.%s.at-%d", ChainFile, time.Now().UTC().Format("20060102T150405.000000000Z"), from)
 	aside := filepath.Join(dir, name)
@@ -244,7 +243,7 @@ func (d *Dir) moveAside(f *os.File, from, size int64, why error) (string, error)
 
 // writeDurable creates path with data and makes both durable.
 func writeDurable(path string, data []byte) error {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, FileMode)
+	f, err := noFollow(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, FileMode)
 	if err != nil {
 		return fmt.Errorf("create %s: %w", path, err)
 	}
@@ -301,7 +300,7 @@ func tailOf(f *os.File, size int64) (line []byte, start, tornFrom int64, err err
 // corrupt last line aside, and returns the file, the tip and its offset.
 func (d *Dir) openTip() (*os.File, chain.Summary, int64, error) {
 	var tip chain.Summary
-	f, err := os.OpenFile(d.File(ChainFile), os.O_RDWR, 0)
+	f, err := d.openFile(ChainFile, os.O_RDWR, 0)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, tip, 0, fmt.Errorf("%s: %w", d.path, ErrNoChain)
 	}
@@ -355,7 +354,7 @@ func (d *Dir) openTip() (*os.File, chain.Summary, int64, error) {
 // Tip reads the last block of the chain file without the lock.
 func (d *Dir) Tip() (chain.Summary, error) {
 	var tip chain.Summary
-	f, err := os.Open(d.File(ChainFile))
+	f, err := d.openRead(ChainFile)
 	if errors.Is(err, os.ErrNotExist) {
 		return tip, fmt.Errorf("%s: %w", d.path, ErrNoChain)
 	}
@@ -465,111 +464,17 @@ func (d *Dir) Append(ctx context.Context, prev chain.Hash, lines [][]byte) error
 	})
 }
 
-// Replace atomically swaps the chain for the first keep bytes of the
-// current file (which end with block keepTip) followed by lines, provided
-// the tip is still prev. It is how a longer fork from a peer is adopted.
-func (d *Dir) Replace(ctx context.Context, prev chain.Hash, keep int64, keepTip chain.Summary, lines [][]byte) error {
-	return d.withTip(ctx, prev, func(f *os.File, _ chain.Summary, end int64) error {
-		if keep <= 0 || keep > end {
-			return fmt.Errorf("replace: keep %d bytes of a %d-byte chain", keep, end)
-		}
-		// keep must end right after keepTip's line.
-		line, _, _, err := tailOf(f, keep)
-		if err != nil {
-			return err
-		}
-		var s chain.Summary
-		var p chain.Parser
-		if err := p.ParseSummary(line, &s); err != nil || s.Hash != keepTip.Hash {
-			return fmt.Errorf("replace: byte %d does not end block %d", keep, keepTip.Index)
-		}
-		if err := d.checkLines(s, lines); err != nil {
-			return err
-		}
-		tmp, err := d.CreateAtomic(ChainFile, FileMode)
-		if err != nil {
-			return err
-		}
-		defer tmp.Abort()
-		if err := copyPrefix(tmp, f, keep); err != nil {
-			return fmt.Errorf("replace: %w", err)
-		}
-		if _, err := tmp.Write(joinLines(lines)); err != nil {
-			return fmt.Errorf("replace: write: %w", err)
-		}
-		return tmp.Commit()
-	})
-}
-
-// ReplaceAll atomically replaces the whole chain with the content of src,
-// which must hold a chain of the same genesis (checked here, including the
-// format and links of every block). It is how a backup is restored. If
-// aside is not empty, the current chain is first copied there (durably),
-// under the same lock.
-func (d *Dir) ReplaceAll(ctx context.Context, src io.Reader, aside string) (RecoverResult, error) {
-	var res RecoverResult
-	g, err := d.genesisOf()
-	if err != nil {
-		return res, err
-	}
-	l, err := d.LockChain(ctx)
-	if err != nil {
-		return res, err
-	}
-	defer l.Unlock()
-	if aside != "" {
-		if err := copyFileDurable(d.File(ChainFile), aside); err != nil {
-			return res, fmt.Errorf("keep the current chain aside: %w", err)
-		}
-	}
-	tmp, err := d.CreateAtomic(ChainFile, FileMode)
-	if err != nil {
-		return res, err
-	}
-	defer tmp.Abort()
-	c := validate.NewChecker(validate.Options{Genesis: g.Hash})
-	lr := chain.NewLineReader(src)
-	w := bufio.NewWriterSize(tmp, 1<<20)
-	for {
-		line, err := lr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err == nil {
-			_, err = c.Check(lr.Line(), line)
-		}
-		if err != nil {
-			return res, fmt.Errorf("replace: source chain: %w", err)
-		}
-		_, _ = w.Write(line)
-		if err := w.WriteByte('\n'); err != nil {
-			return res, fmt.Errorf("replace: write: %w", err)
-		}
-	}
-	if c.Blocks() == 0 {
-		return res, errors.New("replace: source chain is empty")
-	}
-	if err := w.Flush(); err != nil {
-		return res, fmt.Errorf("replace: write: %w", err)
-	}
-	if err := tmp.Commit(); err != nil {
-		return res, err
-	}
-	res.Blocks, res.Tip, res.Bytes = c.Blocks(), c.Last(), lr.End()
-	return res, nil
-}
-
 // String names the directory for logs.
 func (d *Dir) String() string { return d.path }
 
 // copyFileDurable copies src to a new file dst and makes it durable.
 func copyFileDurable(src, dst string) error {
-	in, err := os.Open(src)
+	in, err := noFollow(src, os.O_RDONLY, 0)
 	if err != nil {
 		return err
 	}
 	defer in.Close()
-	out, err := os.OpenFile(dst, os.O_CREATE|os.O_EXCL|os.O_WRONLY, FileMode)
+	out, err := noFollow(dst, os.O_CREATE|os.O_EXCL|os.O_WRONLY, FileMode)
 	if err != nil {
 		return err
 	}

@@ -132,7 +132,7 @@ func (d *Dir) Log() *slog.Logger { return d.log }
 
 // HasChain reports whether the chain file exists.
 func (d *Dir) HasChain() bool {
-	_, err := os.Stat(d.File(ChainFile))
+	_, err := os.Lstat(d.File(ChainFile))
 	return err == nil
 }
 

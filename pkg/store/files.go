@@ -76,7 +76,8 @@ func (a *AtomicFile) Abort() {
 }
 
 // RemoveStaleTemps deletes temporary files left by writers that crashed
-// before their rename (".<name>*" files of renameio).
+// before their rename (".<name>*" files of renameio) and forks bc-gossip
+// was downloading (".fork-*").
 func (d *Dir) RemoveStaleTemps(olderThan time.Duration) {
 	entries, err := os.ReadDir(d.path)
 	if err != nil {
@@ -87,7 +88,7 @@ func (d *Dir) RemoveStaleTemps(olderThan time.Duration) {
 		if !strings.HasPrefix(n, ".") || e.IsDir() {
 			continue
 		}
-		for _, base := range []string{ChainFile, HashFile, PendingFile, NeighboursFile, TokenFile} {
+		for _, base := range []string{ChainFile, HashFile, PendingFile, NeighboursFile, TokenFile, "fork-"} {
 			if strings.HasPrefix(n, "."+base) {
 				if info, err := e.Info(); err == nil && time.Since(info.ModTime()) > olderThan {
 					if os.Remove(d.File(n)) == nil {
@@ -112,9 +113,12 @@ func FormatHashLine(digest chain.Hash) string {
 
 // ReadHash parses node.hash.
 func (d *Dir) ReadHash() (chain.Hash, error) {
-	b, err := os.ReadFile(d.File(HashFile))
+	b, err := d.ReadFile(HashFile)
 	if err != nil {
 		return chain.Hash{}, err
+	}
+	if b == nil {
+		return chain.Hash{}, fmt.Errorf("open %s: %w", d.File(HashFile), os.ErrNotExist)
 	}
 	line := strings.TrimRight(string(b), "\n")
 	hexPart, name, ok := strings.Cut(line, "  ")
@@ -126,8 +130,7 @@ func (d *Dir) ReadHash() (chain.Hash, error) {
 
 // AdminToken returns the node's admin token, creating it (0600) on first use.
 func (d *Dir) AdminToken() (string, error) {
-	path := d.File(TokenFile)
-	if b, err := os.ReadFile(path); err == nil {
+	if b, err := d.ReadFile(TokenFile); err == nil {
 		tok := strings.TrimSpace(string(b))
 		if len(tok) >= 32 {
 			return tok, nil
@@ -156,13 +159,30 @@ func (d *Dir) NodeID() (string, error) {
 	return hex.EncodeToString(sum[:8]), nil
 }
 
-// ReadFile reads a file of the directory; a missing file gives nil, nil.
+// maxSmallFile bounds what ReadFile reads: the small files of the
+// directory (status, neighbour list, requests, announcements) are far
+// smaller, and a planted huge one must not cost memory.
+const maxSmallFile = 16 << 20
+
+// ReadFile reads a small file of the directory (never through a symlink);
+// a missing file gives nil, nil.
 func (d *Dir) ReadFile(name string) ([]byte, error) {
-	b, err := os.ReadFile(d.File(name))
+	f, err := d.openRead(name)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
 	}
-	return b, err
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxSmallFile+1))
+	if err == nil && len(b) > maxSmallFile {
+		err = fmt.Errorf("%s is larger than %d bytes", d.File(name), maxSmallFile)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return b, nil
 }
 
 // ReadJSON decodes the named small JSON file (a status or request file) into

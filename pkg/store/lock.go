@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/gofrs/flock"
@@ -57,7 +59,7 @@ func (d *Dir) LockChain(ctx context.Context) (*Lock, error) {
 // lock takes the named lock, shared or exclusive, waiting up to wait.
 func (d *Dir) lock(ctx context.Context, name string, shared bool, wait time.Duration) (*Lock, error) {
 	path := d.File(name)
-	fl := flock.New(path, flock.SetPermissions(FileMode))
+	fl := flock.New(path, flock.SetPermissions(FileMode), flock.SetFlag(os.O_CREATE|os.O_RDWR|unix.O_NOFOLLOW|unix.O_CLOEXEC))
 	ctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
 	start := time.Now()
@@ -67,6 +69,9 @@ func (d *Dir) lock(ctx context.Context, name string, shared bool, wait time.Dura
 		ok, err = fl.TryRLockContext(ctx, 2*time.Millisecond)
 	} else {
 		ok, err = fl.TryLockContext(ctx, 2*time.Millisecond)
+	}
+	if errors.Is(err, syscall.ELOOP) {
+		return nil, fmt.Errorf("lock %s: %s %w", name, path, ErrSymlink)
 	}
 	if err != nil && !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) {
 		return nil, fmt.Errorf("lock %s: %w", path, err)
@@ -80,7 +85,7 @@ func (d *Dir) lock(ctx context.Context, name string, shared bool, wait time.Dura
 	}
 	if !shared {
 		// Record the holder for the "locked by" message of whoever waits next.
-		_ = os.WriteFile(path, []byte(fmt.Sprintf("%d %s\n", os.Getpid(), d.owner)), FileMode)
+		writeHolder(path, d.owner)
 	}
 	return &Lock{f: fl}, nil
 }
@@ -100,9 +105,24 @@ func readHolder(path string) (int, string) {
 	return filePID, fileOwner
 }
 
+// writeHolder writes the "PID owner" line into a lock file we hold.
+func writeHolder(path, owner string) {
+	f, err := noFollow(path, os.O_WRONLY|os.O_TRUNC, 0)
+	if err != nil {
+		return
+	}
+	_, _ = fmt.Fprintf(f, "%d %s\n", os.Getpid(), owner)
+	_ = f.Close()
+}
+
 // readHolderFile reads the "PID owner" line of a lock file.
 func readHolderFile(path string) (int, string) {
-	b, err := os.ReadFile(path)
+	f, err := noFollow(path, os.O_RDONLY, 0)
+	if err != nil {
+		return 0, ""
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, 256))
 	if err != nil {
 		return 0, ""
 	}
@@ -123,8 +143,11 @@ func readHolderFile(path string) (int, string) {
 // life of the process.
 func (d *Dir) Instance(name string) (*Lock, error) {
 	path := d.File(name + ".pid")
-	fl := flock.New(path, flock.SetPermissions(FileMode))
+	fl := flock.New(path, flock.SetPermissions(FileMode), flock.SetFlag(os.O_CREATE|os.O_RDWR|unix.O_NOFOLLOW|unix.O_CLOEXEC))
 	ok, err := fl.TryLock()
+	if errors.Is(err, syscall.ELOOP) {
+		return nil, fmt.Errorf("lock %s %w", path, ErrSymlink)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("lock %s: %w", path, err)
 	}
@@ -132,7 +155,7 @@ func (d *Dir) Instance(name string) (*Lock, error) {
 		pid, _ := readHolder(path)
 		return nil, fmt.Errorf("another %s already runs on %s (PID %d holds %s)", name, d.path, pid, path)
 	}
-	_ = os.WriteFile(path, []byte(fmt.Sprintf("%d %s\n", os.Getpid(), name)), FileMode)
+	writeHolder(path, name)
 	return &Lock{f: fl}, nil
 }
 

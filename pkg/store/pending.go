@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strconv"
 	"time"
 
@@ -24,7 +25,8 @@ import (
 type PendingEntry struct {
 	ID       string `json:"id"`
 	Message  string `json:"message"`
-	Received uint64 `json:"received"` // Unix ms when this node stored it
+	Received uint64 `json:"received"`       // Unix ms when this node stored it
+	From     string `json:"from,omitempty"` // the peer it was pulled from; "" when added here
 }
 
 // Validate checks the message and that its id is bound to it.
@@ -46,6 +48,10 @@ func (e *PendingEntry) AppendJSON(dst []byte) []byte {
 	dst = chain.AppendString(dst, e.Message)
 	dst = append(dst, `,"received":`...)
 	dst = strconv.AppendUint(dst, e.Received, 10)
+	if e.From != "" {
+		dst = append(dst, `,"from":`...)
+		dst = chain.AppendString(dst, e.From)
+	}
 	return append(dst, '}')
 }
 
@@ -89,10 +95,9 @@ func (d *Dir) AddPending(ctx context.Context, entries []PendingEntry) error {
 		return err
 	}
 	defer l.Unlock()
-	path := d.File(PendingFile)
-	_, statErr := os.Stat(path)
+	_, statErr := os.Lstat(d.File(PendingFile))
 	created := errors.Is(statErr, os.ErrNotExist)
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, FileMode)
+	f, err := d.openFile(PendingFile, os.O_CREATE|os.O_RDWR|os.O_APPEND, FileMode)
 	if err != nil {
 		return fmt.Errorf("open pending log: %w", err)
 	}
@@ -101,12 +106,8 @@ func (d *Dir) AddPending(ctx context.Context, entries []PendingEntry) error {
 	// that only that (never acknowledged) entry is lost.
 	if st, err := f.Stat(); err == nil && st.Size() > 0 {
 		var last [1]byte
-		if rf, err := os.Open(path); err == nil {
-			_, rerr := rf.ReadAt(last[:], st.Size()-1)
-			rf.Close()
-			if rerr == nil && last[0] != '\n' {
-				buf = append([]byte{'\n'}, buf...)
-			}
+		if _, rerr := f.ReadAt(last[:], st.Size()-1); rerr == nil && last[0] != '\n' {
+			buf = append([]byte{'\n'}, buf...)
 		}
 	}
 	if _, err := f.Write(buf); err != nil {
@@ -121,15 +122,35 @@ func (d *Dir) AddPending(ctx context.Context, entries []PendingEntry) error {
 	return nil
 }
 
+// maxPendingLine bounds a line of the pending log: a message of
+// chain.MaxMessageBytes escaped at worst, with its id, time and origin.
+const maxPendingLine = 6*chain.MaxMessageBytes + 1024
+
 // PendingLog follows the pending log incrementally: each Read returns the
-// entries appended since the previous one, and starts over (Reset true) when
-// the log was compacted (replaced). Lines that do not parse, such as a
-// partial line left by a crash, are skipped and counted.
+// entries appended since the previous one, and starts over (reset true) when
+// the log was compacted (replaced). A line that is not an entry (too long,
+// not JSON, an id not bound to its message) is skipped and remembered as
+// damage, with its real line number and offset; the next compaction moves
+// it into torn/. A partial last line (a write in progress, or torn by a
+// crash) is left for a later Read.
 type PendingLog struct {
-	d       *Dir
-	f       *os.File
-	off     int64
-	skipped int
+	d      *Dir
+	f      *os.File
+	off    int64
+	line   int // complete lines consumed
+	damage []PendingDamage
+}
+
+// PendingDamage is a line of the pending log that is not an entry.
+type PendingDamage struct {
+	Line   int   // 1-based line number in the file
+	Offset int64 // byte offset of the line
+	Length int64 // its length, newline included
+	Err    error
+}
+
+func (d PendingDamage) Error() string {
+	return fmt.Sprintf("%s line %d (byte offset %d, %d bytes) is not a pending entry: %v", PendingFile, d.Line, d.Offset, d.Length, d.Err)
 }
 
 // FollowPending returns a PendingLog positioned at the start of the log.
@@ -143,18 +164,25 @@ func (p *PendingLog) Close() {
 	}
 }
 
-// Skipped returns how many unreadable lines were skipped so far.
-func (p *PendingLog) Skipped() int { return p.skipped }
+// Skipped returns how many damaged lines were skipped since the last reset.
+func (p *PendingLog) Skipped() int { return len(p.damage) }
+
+// Damage returns the damaged lines skipped since the last reset.
+func (p *PendingLog) Damage() []PendingDamage { return p.damage }
+
+func (p *PendingLog) restart() {
+	p.Close()
+	p.off, p.line, p.damage = 0, 0, nil
+}
 
 // Read returns new entries; reset is true when they are the whole log
 // again (after a compaction), so the caller must forget what it had.
 func (p *PendingLog) Read() (entries []PendingEntry, reset bool, err error) {
 	path := p.d.File(PendingFile)
-	cur, err := os.Stat(path)
+	cur, err := os.Lstat(path)
 	if errors.Is(err, os.ErrNotExist) {
 		if p.f != nil || p.off > 0 {
-			p.Close()
-			p.off = 0
+			p.restart()
 			return nil, true, nil
 		}
 		return nil, false, nil
@@ -164,13 +192,12 @@ func (p *PendingLog) Read() (entries []PendingEntry, reset bool, err error) {
 	}
 	if p.f != nil {
 		if st, err := p.f.Stat(); err != nil || !os.SameFile(st, cur) || cur.Size() < p.off {
-			p.Close()
 			reset = p.off > 0
-			p.off = 0
+			p.restart()
 		}
 	}
 	if p.f == nil {
-		f, err := os.Open(path)
+		f, err := p.d.openRead(PendingFile)
 		if err != nil {
 			return nil, reset, err
 		}
@@ -179,7 +206,7 @@ func (p *PendingLog) Read() (entries []PendingEntry, reset bool, err error) {
 	if _, err := p.f.Seek(p.off, io.SeekStart); err != nil {
 		return nil, reset, err
 	}
-	lr := chain.NewLineReaderSize(p.f, 6*chain.MaxMessageBytes+256)
+	lr := chain.NewLineReaderSize(p.f, maxPendingLine)
 	base := p.off
 	for {
 		line, err := lr.Next()
@@ -190,22 +217,30 @@ func (p *PendingLog) Read() (entries []PendingEntry, reset bool, err error) {
 		if errors.As(err, &tail) {
 			break // a line being written, or a torn one: look again later
 		}
-		if err != nil {
-			var pe *chain.ParseError
-			if !errors.As(err, &pe) {
-				return entries, reset, err
+		var pe *chain.ParseError
+		if errors.As(err, &pe) {
+			if serr := lr.SkipLong(); serr != nil {
+				if errors.As(serr, &tail) {
+					break // the long line is not complete yet
+				}
+				return entries, reset, serr
 			}
-			// An over-long line cannot be skipped safely by this reader.
-			return entries, reset, fmt.Errorf("pending log %s: %w", path, err)
+		} else if err != nil {
+			return entries, reset, fmt.Errorf("read %s: %w", path, err)
 		}
 		p.off = base + lr.End()
-		if len(line) == 0 {
+		p.line++
+		if err == nil && len(line) == 0 {
 			continue
 		}
-		e, perr := ParsePendingLine(line)
-		if perr != nil {
-			p.skipped++
-			p.d.log.Warn("skipping an unreadable line of the pending log", "line", lr.Line(), "error", perr)
+		var e PendingEntry
+		if err == nil {
+			e, err = ParsePendingLine(line)
+		}
+		if err != nil {
+			dmg := PendingDamage{Line: p.line, Offset: base + lr.Offset(), Length: lr.End() - lr.Offset(), Err: err}
+			p.damage = append(p.damage, dmg)
+			p.d.log.Warn("skipping a line of the pending log that is not an entry; the next compaction moves it into "+TornDir, "error", dmg.Error())
 			continue
 		}
 		entries = append(entries, e)
@@ -215,9 +250,10 @@ func (p *PendingLog) Read() (entries []PendingEntry, reset bool, err error) {
 
 // CompactPending rewrites the pending log without the entries for which the
 // keep function returns false (and without repeated ids), atomically and
-// under the exclusive pending lock. decide is called under that lock to get
-// keep, so that it judges against the chain as it is then. It returns how
-// many entries were kept and dropped.
+// under the exclusive pending lock; damaged lines are copied into torn/
+// first. decide is called under that lock to get keep, so that it judges
+// against the chain as it is then. It returns how many entries were kept
+// and dropped.
 func (d *Dir) CompactPending(ctx context.Context, decide func() (func(PendingEntry) bool, error)) (kept, dropped int, err error) {
 	l, err := d.lock(ctx, PendingLock, false, d.lockWait)
 	if err != nil {
@@ -229,8 +265,8 @@ func (d *Dir) CompactPending(ctx context.Context, decide func() (func(PendingEnt
 		return 0, 0, err
 	}
 	log := d.FollowPending()
+	defer log.Close()
 	entries, _, err := log.Read()
-	log.Close()
 	if err != nil {
 		return 0, 0, err
 	}
@@ -249,9 +285,39 @@ func (d *Dir) CompactPending(ctx context.Context, decide func() (func(PendingEnt
 	if dropped == 0 && log.Skipped() == 0 {
 		return kept, 0, nil
 	}
+	for _, dmg := range log.Damage() {
+		if err := d.quarantine(log.f, dmg); err != nil {
+			return 0, 0, err
+		}
+	}
 	if err := d.WriteFileAtomic(PendingFile, buf, FileMode); err != nil {
 		return 0, 0, err
 	}
-	d.log.Debug("compacted the pending log", "kept", kept, "dropped", dropped, "at", time.Now())
+	d.log.Debug("compacted the pending log", "kept", kept, "dropped", dropped, "quarantined", log.Skipped())
 	return kept, dropped, nil
+}
+
+// quarantine copies a damaged line of the pending log into torn/, durably.
+func (d *Dir) quarantine(f *os.File, dmg PendingDamage) error {
+	dir, err := d.subdir(TornDir)
+	if err != nil {
+		return err
+	}
+	name := filepath.Join(dir, fmt.Sprintf("%s.%s.line-%d", PendingFile, time.Now().UTC().Format("20060102T150405.000000000Z"), dmg.Line))
+	out, err := os.OpenFile(name, os.O_CREATE|os.O_EXCL|os.O_WRONLY|unix.O_NOFOLLOW, FileMode)
+	if err != nil {
+		return fmt.Errorf("quarantine %s line %d: %w", PendingFile, dmg.Line, err)
+	}
+	_, err = io.Copy(out, io.NewSectionReader(f, dmg.Offset, dmg.Length))
+	if err == nil {
+		err = out.Sync()
+	}
+	if cerr := out.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("quarantine %s line %d: %w", PendingFile, dmg.Line, err)
+	}
+	d.log.Warn("moved a damaged line of the pending log aside", "line", dmg.Line, "offset", dmg.Offset, "to", name, "reason", dmg.Err.Error())
+	return syncDir(dir)
 }

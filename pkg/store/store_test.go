@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -17,6 +18,13 @@ import (
 	"github.com/bc-chain/bc/pkg/store"
 	"github.com/bc-chain/bc/pkg/strategy"
 )
+
+func TestMain(m *testing.M) {
+	if dir := os.Getenv("BC_REORG_CHILD"); dir != "" {
+		reorgChild(dir)
+	}
+	os.Exit(m.Run())
+}
 
 func must(t testing.TB, err error) {
 	t.Helper()
@@ -217,43 +225,179 @@ func TestConcurrentAppends(t *testing.T) {
 	}
 }
 
-func TestReplace(t *testing.T) {
+// forkOf builds a fork of b that keeps blocks 0..from and adds n blocks
+// of its own; the first of them also carries shared, a message of b's
+// dropped blocks.
+func forkOf(t *testing.T, b *chaintest.Builder, from, n int, shared chain.Message) *chaintest.Builder {
+	fork, err := chaintest.NewBuilder(strategy.Default{}, 4)
+	must(t, err)
+	fork.Blocks = append(fork.Blocks[:0], b.Blocks[:from+1]...)
+	fork.Clock = b.Blocks[from].Timestamp + 500
+	nb := fork.Next(fmt.Sprint("fork block ", from+1))
+	nb.Data = append(nb.Data, shared)
+	must(t, fork.Append(nb))
+	must(t, fork.AddN(n-1, 1))
+	return fork
+}
+
+// tail returns the lines of bld after block from, as a file's content.
+func tail(bld *chaintest.Builder, from int) []byte {
+	var out []byte
+	for _, blk := range bld.Blocks[from+1:] {
+		out = append(blk.AppendJSON(out), '\n')
+	}
+	return out
+}
+
+// Reorg swaps the chain for a fork and re-pends the messages of the dropped
+// blocks that the fork lacks (not those it carries).
+func TestReorg(t *testing.T) {
 	d, b := setup(t, 4)
 	ctx := context.Background()
 	v, err := d.OpenView(store.ViewOptions{IDs: true, Hashes: true})
 	must(t, err)
 	defer v.Close()
-	// A fork from block 2 with three new blocks.
-	fork, err := chaintest.NewBuilder(strategy.Default{}, 4)
-	must(t, err)
-	fork.Blocks = append(fork.Blocks[:0], b.Blocks[:3]...)
-	fork.Clock = b.Blocks[2].Timestamp + 500
-	must(t, fork.AddN(3, 1))
+	fork := forkOf(t, b, 2, 3, b.Blocks[3].Data[0])
 	keep, _ := v.End(2)
-	var lines [][]byte
-	for _, blk := range fork.Blocks[3:] {
-		lines = append(lines, blk.AppendJSON(nil))
-	}
-	keepTip, _ := v.Summary(2)
-	must(t, d.Replace(ctx, b.Tip().Hash, keep, keepTip, lines))
+	base, _ := v.Summary(2)
+	spec := store.ReorgSpec{Prev: b.Tip().Hash, Base: base, Keep: keep, Lines: bytes.NewReader(tail(fork, 2))}
+	res, err := d.Reorg(ctx, spec)
+	must(t, err)
 	got, _ := os.ReadFile(d.File(store.ChainFile))
 	if !bytes.Equal(got, fork.Bytes()) {
 		t.Fatal("replaced chain differs from the fork")
+	}
+	// Blocks 3 and 4 had two messages each; the fork carries one of them.
+	if res.Dropped != 2 || res.Added != 3 || res.Repended != 3 || res.Tip.Hash != fork.Tip().Hash {
+		t.Fatalf("reorg result %+v", res)
+	}
+	log := d.FollowPending()
+	defer log.Close()
+	pend, _, err := log.Read()
+	must(t, err)
+	want := map[string]bool{b.Blocks[3].Data[1].ID: true, b.Blocks[4].Data[0].ID: true, b.Blocks[4].Data[1].ID: true}
+	for _, e := range pend {
+		if !want[e.ID] {
+			t.Fatalf("%s re-pended, but the fork carries it", e.ID)
+		}
+		delete(want, e.ID)
+	}
+	if len(want) > 0 {
+		t.Fatalf("not re-pended: %v", want)
 	}
 	ch, changed, err := v.Refresh()
 	must(t, err)
 	if !changed || !ch.Replaced || ch.Fork != 3 || ch.Tip != 5 || ch.OldTip != 4 {
 		t.Fatalf("view saw %+v", ch)
 	}
-	if v.HasID(b.Blocks[3].Data[0].ID) || !v.HasID(fork.Blocks[3].Data[0].ID) {
+	if v.HasID(b.Blocks[3].Data[1].ID) || !v.HasID(fork.Blocks[3].Data[0].ID) {
 		t.Fatal("id index not rebuilt")
 	}
 	if i, ok := v.IndexOf(fork.Tip().Hash); !ok || i != 5 {
 		t.Fatal("hash index not rebuilt")
 	}
-	// Replacing from a stale tip is refused.
-	if err := d.Replace(ctx, b.Tip().Hash, keep, keepTip, lines); !errors.Is(err, store.ErrTipMoved) {
-		t.Fatalf("stale replace: %v", err)
+	// From a stale tip: refused, nothing written.
+	spec.Lines = bytes.NewReader(tail(fork, 2))
+	if _, err := d.Reorg(ctx, spec); !errors.Is(err, store.ErrTipMoved) {
+		t.Fatalf("stale reorg: %v", err)
+	}
+	// Lines that do not follow the base: refused.
+	bad := store.ReorgSpec{Prev: fork.Tip().Hash, Base: base, Keep: keep, Lines: bytes.NewReader(tail(b, 3))}
+	if _, err := d.Reorg(ctx, bad); err == nil || !strings.Contains(err.Error(), "invalid block") {
+		t.Fatalf("reorg with lines that do not follow: %v", err)
+	}
+}
+
+// reorgChild is the program TestReorgCrash kills: it swaps the chain in
+// its directory between two forks for ever.
+func reorgChild(path string) {
+	d, err := store.Open(path, store.Options{})
+	if err != nil {
+		os.Exit(3)
+	}
+	forks := [2][]byte{}
+	for i := range forks {
+		forks[i], _ = os.ReadFile(filepath.Join(path, fmt.Sprint("fork", i)))
+	}
+	for {
+		v, err := d.OpenView(store.ViewOptions{})
+		if err != nil {
+			os.Exit(4)
+		}
+		keep, _ := v.End(2)
+		base, _ := v.Summary(2)
+		tip := v.Tip()
+		v.Close()
+		lines := forks[0]
+		if tip.Index == 5 { // on fork 0 (5 blocks) go to fork 1 (6), and back
+			lines = forks[1]
+		}
+		if _, err := d.Reorg(context.Background(), store.ReorgSpec{Prev: tip.Hash, Base: base, Keep: keep, Lines: bytes.NewReader(lines)}); err != nil {
+			os.Exit(5)
+		}
+	}
+}
+
+// Reorg is crash-safe: killed at any moment while it swaps the chain back
+// and forth, the chain verifies and every message of both forks is in the
+// chain or pending.
+func TestReorgCrash(t *testing.T) {
+	b := newChain(t, 2)
+	f0 := forkOf(t, b, 2, 3, chain.Message{ID: chain.NewMessageID("shared"), Text: "shared"})
+	f1 := forkOf(t, b, 2, 4, chain.Message{ID: chain.NewMessageID("other"), Text: "other"})
+	dir := t.TempDir()
+	must(t, os.WriteFile(filepath.Join(dir, store.ChainFile), f0.Bytes(), 0o644))
+	must(t, os.WriteFile(filepath.Join(dir, "fork0"), tail(f0, 2), 0o644))
+	must(t, os.WriteFile(filepath.Join(dir, "fork1"), tail(f1, 2), 0o644))
+	// Every message of both forks is acknowledged: those of fork 1 (not
+	// in the chain yet) are pending.
+	all := map[string]bool{}
+	var f1only []store.PendingEntry
+	for i, bld := range []*chaintest.Builder{f0, f1} {
+		for _, blk := range bld.Blocks[3:] {
+			for _, m := range blk.Data {
+				all[m.ID] = true
+				if i == 1 {
+					f1only = append(f1only, store.PendingEntry{ID: m.ID, Message: m.Text, Received: 1})
+				}
+			}
+		}
+	}
+	must(t, openDir(t, dir).AddPending(context.Background(), f1only))
+	exe, err := os.Executable()
+	must(t, err)
+	heights := map[uint64]int{}
+	for kill := 0; kill < 20; kill++ {
+		cmd := exec.Command(exe, "-test.run=^$")
+		cmd.Env = append(os.Environ(), "BC_REORG_CHILD="+dir)
+		must(t, cmd.Start())
+		time.Sleep(time.Duration(5+kill*7%40) * time.Millisecond)
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		d := openDir(t, dir)
+		if _, err := d.Recover(context.Background()); err != nil {
+			t.Fatalf("kill %d: %v", kill, err)
+		}
+		v, err := d.OpenView(store.ViewOptions{IDs: true})
+		must(t, err)
+		log := d.FollowPending()
+		pend, _, err := log.Read()
+		must(t, err)
+		log.Close()
+		pending := map[string]bool{}
+		for _, e := range pend {
+			pending[e.ID] = true
+		}
+		for id := range all {
+			if !v.HasID(id) && !pending[id] {
+				t.Fatalf("kill %d at height %d: message %s is neither in the chain nor pending", kill, v.Height(), id)
+			}
+		}
+		heights[v.Height()]++
+		v.Close()
+	}
+	if heights[5] == 0 || heights[6] == 0 {
+		t.Fatalf("the child did not swap the forks between kills (heights seen: %v)", heights)
 	}
 }
 

@@ -85,7 +85,7 @@ func (v *View) Close() {
 // again if it was replaced. changed is false when nothing happened.
 func (v *View) Refresh() (Change, bool, error) {
 	path := v.d.File(ChainFile)
-	cur, err := os.Stat(path)
+	cur, err := os.Lstat(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return Change{}, false, fmt.Errorf("%s: %w", v.d.path, ErrNoChain)
 	}
@@ -128,7 +128,7 @@ var ErrForeignChain = errors.New("the chain file was replaced by a foreign or da
 // does not start with the genesis the view had, the view keeps its old
 // state (and file) and reload reports ErrForeignChain.
 func (v *View) reload(path string, old Change) (Change, bool, error) {
-	f, err := os.Open(path)
+	f, err := v.d.openRead(ChainFile)
 	if err != nil {
 		return Change{}, false, fmt.Errorf("open chain: %w", err)
 	}
@@ -458,4 +458,12 @@ func (v *View) Summary(i uint64) (chain.Summary, error) {
 	}
 	var p chain.Parser
 	return s, p.ParseSummary(line, &s)
+}
+
+// state returns the view's file generation and height, for followers that
+// must tell appends from replacements.
+func (v *View) state() (gen, height uint64) {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	return v.gen, v.tipIndex()
 }

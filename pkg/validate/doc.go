@@ -16,7 +16,8 @@
 // rule, and the values seen and expected. Checker and Stream hold only the
 // previous block, so memory does not grow with the chain.
 //
-// Fork choice (Better): the chain with more total work wins, and since a
-// chain's difficulty is fixed in its genesis, that is the longer chain; on a
-// tie the local chain stays.
+// Fork choice (Compare, the one function that decides it, and SettlesTie):
+// the chain with more total work wins, and since a chain's difficulty is
+// fixed in its genesis, that is the longer chain; on a tie the local chain
+// stays, and the node with the larger tip hash mines the block that ends it.
 package validate

@@ -133,19 +133,3 @@ func AsRuleError(err error) *RuleError {
 	}
 	return nil
 }
-
-// Tip summarises the end of a chain for fork choice.
-type Tip struct {
-	Genesis chain.Hash
-	Height  uint64 // index of the last block
-	Hash    chain.Hash
-}
-
-// Better reports whether candidate carries more total work than local, the
-// fork-choice rule of bc. The difficulty of a chain is fixed in its genesis, so
-// every block carries the same expected work and total work is proportional
-// to height; chains of different genesis are never compared (false). On a tie
-// the local chain stays (false).
-func Better(local, candidate Tip) bool {
-	return candidate.Genesis == local.Genesis && candidate.Height > local.Height
-}

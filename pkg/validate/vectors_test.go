@@ -211,21 +211,32 @@ func TestTamperAnyMessage(t *testing.T) {
 }
 
 // Fork choice: more blocks win, ties and other geneses do not.
-func TestBetter(t *testing.T) {
-	g1, g2 := chain.Hash{1}, chain.Hash{2}
-	local := validate.Tip{Genesis: g1, Height: 10}
-	cases := []struct {
-		c    validate.Tip
-		want bool
+// Fork choice, with the spec's examples: most work wins (the longer chain
+// at fixed difficulty); on a tie the local chain stays and the larger tip
+// hash settles it; another genesis is never compared.
+func TestCompare(t *testing.T) {
+	g := chain.Hash{1}
+	local := validate.Tip{Genesis: g, Height: 10, Hash: chain.Hash{0xa0}}
+	for _, c := range []struct {
+		name  string
+		other validate.Tip
+		want  validate.Choice
 	}{
-		{validate.Tip{Genesis: g1, Height: 11}, true},
-		{validate.Tip{Genesis: g1, Height: 10, Hash: chain.Hash{9}}, false},
-		{validate.Tip{Genesis: g1, Height: 9}, false},
-		{validate.Tip{Genesis: g2, Height: 100}, false},
-	}
-	for _, c := range cases {
-		if got := validate.Better(local, c.c); got != c.want {
-			t.Errorf("Better(%v, %v) = %v", local, c.c, got)
+		{"longer chain", validate.Tip{Genesis: g, Height: 11, Hash: chain.Hash{0x01}}, validate.Adopt},
+		{"much longer chain", validate.Tip{Genesis: g, Height: 1000, Hash: chain.Hash{0x02}}, validate.Adopt},
+		{"shorter chain", validate.Tip{Genesis: g, Height: 9, Hash: chain.Hash{0xff}}, validate.Keep},
+		{"same chain", local, validate.Keep},
+		{"tie: same height, another tip", validate.Tip{Genesis: g, Height: 10, Hash: chain.Hash{0xb0}}, validate.Tie},
+		{"another genesis, longer", validate.Tip{Genesis: chain.Hash{2}, Height: 50, Hash: chain.Hash{3}}, validate.Keep},
+		{"another genesis, same height", validate.Tip{Genesis: chain.Hash{2}, Height: 10, Hash: chain.Hash{3}}, validate.Keep},
+	} {
+		if got := validate.Compare(local, c.other); got != c.want {
+			t.Errorf("%s: Compare = %v, want %v", c.name, got, c.want)
 		}
+	}
+	// Exactly one side of a tie settles it: the larger tip hash.
+	a, b := chain.Hash{0xa0}, chain.Hash{0xb0}
+	if validate.SettlesTie(a, b) || !validate.SettlesTie(b, a) {
+		t.Error("the larger tip hash must settle the tie, and only it")
 	}
 }

@@ -1,0 +1,154 @@
+package peer
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/bc-chain/bc/pkg/chain"
+	"github.com/bc-chain/bc/pkg/store"
+	"github.com/bc-chain/bc/pkg/validate"
+)
+
+// inboxLoop applies the announcements bc-serve hands over, as they arrive.
+// It runs beside the syncs, so that an announced block is taken at once
+// whatever a slow peer's sync is doing.
+func (g *Gossiper) inboxLoop(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-g.inbox:
+		}
+		g.processInbox(ctx)
+	}
+}
+
+// maxInboxFile bounds an announcement file (bc-serve writes at most its
+// max_announce_bytes plus a little).
+const maxInboxFile = 8 << 20
+
+// processInbox reads and removes every announcement of the inbox: blocks
+// that extend the tip are checked and appended at once; an announcement
+// that does not connect starts a sync with its sender (at most one per
+// AnnounceEvery and sender), or with every neighbour when the sender is
+// not one (at most once per AnnounceEvery).
+func (g *Gossiper) processInbox(ctx context.Context) {
+	dir, err := g.dir.Subdir(store.InboxDir)
+	if err != nil {
+		g.log.Warn("cannot read the inbox", "error", err)
+		return
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		if ctx.Err() != nil {
+			return
+		}
+		if !strings.HasPrefix(e.Name(), "announce-") || !strings.HasSuffix(e.Name(), ".json") {
+			continue
+		}
+		data, err := g.dir.ReadFile(filepath.Join(store.InboxDir, e.Name()))
+		_ = os.Remove(filepath.Join(dir, e.Name()))
+		if err != nil || len(data) > maxInboxFile {
+			continue
+		}
+		var a Announcement
+		if json.Unmarshal(data, &a) != nil || a.Check() != nil || a.Genesis != g.genesis {
+			continue
+		}
+		g.takeAnnouncement(ctx, a)
+	}
+}
+
+// takeAnnouncement applies one announcement, or asks for a sync.
+func (g *Gossiper) takeAnnouncement(ctx context.Context, a Announcement) {
+	if _, _, err := g.view.Refresh(); err != nil {
+		return
+	}
+	mine := g.view.Tip()
+	theirs := validate.Tip{Genesis: a.Genesis, Height: a.Height, Hash: a.Hash}
+	if validate.Compare(g.localTip(mine), theirs) != validate.Adopt {
+		return
+	}
+	if g.applyAnnounced(ctx, a) {
+		return
+	}
+	// The announced blocks did not connect: fetch from the announcer if it
+	// is a neighbour, else from every neighbour.
+	sender := a.From
+	if sender == "" || !g.isNeighbour(sender) {
+		sender = ""
+	}
+	if g.announceDue(sender) {
+		g.requestSync(sender)
+	}
+}
+
+// localTip is mine as fork choice sees it.
+func (g *Gossiper) localTip(mine chain.Summary) validate.Tip {
+	return validate.Tip{Genesis: g.genesis, Height: mine.Index, Hash: mine.Hash}
+}
+
+// announceDue rate-limits the syncs announcements start: per sender, and
+// for announcements of non-neighbours ("") all together.
+func (g *Gossiper) announceDue(sender Addr) bool {
+	now := time.Now()
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if sender == "" {
+		if now.Sub(g.lastAll) < g.cfg.AnnounceEvery {
+			return false
+		}
+		g.lastAll = now
+		return true
+	}
+	ps := g.peerLocked(sender)
+	if now.Sub(ps.lastAnnounceSync) < g.cfg.AnnounceEvery {
+		return false
+	}
+	ps.lastAnnounceSync = now
+	return true
+}
+
+func (g *Gossiper) isNeighbour(a Addr) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.book.isNeighbour(a)
+}
+
+// applyAnnounced appends announced blocks that extend the local tip, after
+// checking them. It reports whether the chain now has the announced tip.
+func (g *Gossiper) applyAnnounced(ctx context.Context, a Announcement) bool {
+	tip := g.view.Tip()
+	var lines [][]byte
+	var s chain.Summary
+	var p chain.Parser
+	for _, b := range a.Blocks {
+		if p.ParseSummary([]byte(b), &s) != nil {
+			return false
+		}
+		if s.Index <= tip.Index {
+			continue
+		}
+		if len(lines) == 0 && (s.Index != tip.Index+1 || s.PrevHash != tip.Hash) {
+			return false // does not connect: the caller syncs instead
+		}
+		lines = append(lines, []byte(b))
+	}
+	if len(lines) == 0 {
+		return false
+	}
+	n, err := g.checkAndAppend(ctx, tip, lines)
+	if err != nil {
+		g.log.Debug("announced blocks not taken", "from", a.From, "remote", a.Remote, "error", err)
+		return false
+	}
+	g.log.Debug("took announced blocks", "from", a.From, "blocks", n, "height", g.view.Height())
+	return g.view.Tip().Hash == a.Hash
+}
