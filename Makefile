@@ -6,6 +6,10 @@ VERSION  := $(shell git describe --always --dirty 2>/dev/null || echo devel)
 LDFLAGS  := -s -w -X github.com/bc-chain/bc/pkg/cli.Version=$(VERSION)
 GOFLAGS_BUILD := -trimpath -ldflags "$(LDFLAGS)"
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+# Packages with tests of time and memory bounds (nodetest.Bound), which the
+# race detector would distort: make test runs them again without it, one
+# package at a time so that they do not share the cores.
+BOUND_PKGS  := ./pkg/api ./pkg/peer
 
 .PHONY: all build test fuzz run bench soak lint proto clean help
 
@@ -20,6 +24,7 @@ build: ## build every binary and plugin into bin/
 test: build ## run every test under the race detector (unit, integration, CLI, browser, faults, crashes), then a short fuzz of every parser
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 30m ./...
+	$(GO) test -p 1 -count=1 -timeout 10m $(BOUND_PKGS)
 	FUZZTIME=$(or $(FUZZTIME),3s) ./contrib/fuzz.sh
 
 fuzz: ## fuzz every parser and handler for FUZZTIME each (default 10m)

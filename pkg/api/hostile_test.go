@@ -127,6 +127,7 @@ func percentile(ds []time.Duration, p float64) time.Duration {
 // chunk is written to them, so /health keeps answering at once and the
 // node keeps following its chain.
 func TestSlowChainReadersDoNotStall(t *testing.T) {
+	nodetest.Bound(t)
 	n, b := servedNode(t, 100_000)
 	req := "GET /chain HTTP/1.1\r\nHost: " + n.Addr() + "\r\n\r\n"
 	for i := 0; i < 100; i++ {
@@ -135,7 +136,7 @@ func TestSlowChainReadersDoNotStall(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	wg := appendBlocks(ctx, t, n, b, 20*time.Millisecond)
 	defer func() { cancel(); wg.Wait() }()
-	time.Sleep(500 * time.Millisecond) // the readers' buffers fill, blocks arrive
+	time.Sleep(2 * time.Second) // the readers' buffers fill, blocks arrive
 	before := n.Height()
 	lat := latencies(t, n.URL()+"/health", 200, 10*time.Millisecond)
 	after := n.Height()
@@ -172,6 +173,7 @@ func TestStalledReaderIsCutOff(t *testing.T) {
 // A form body of 10 MB is refused at max_body_bytes (413) without being
 // read into memory, even 24 at a time.
 func TestHugeFormBody(t *testing.T) {
+	nodetest.Bound(t)
 	n, _ := servedNode(t, 10)
 	before := n.RSS("bc-serve")
 	body := "message=" + strings.Repeat("x", 10<<20)

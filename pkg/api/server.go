@@ -523,6 +523,10 @@ func fieldsOf(f addFields) (text, id string, err error) {
 // and no lock is held while a chunk is written to the client.
 func (s *Server) serveChain(w http.ResponseWriter, r *http.Request) {
 	v := s.node.chainView()
+	if err := v.Problem(); errors.Is(err, store.ErrTampered) {
+		s.fail(w, r, http.StatusServiceUnavailable, err.Error(), "")
+		return
+	}
 	tip := v.Height()
 	w.Header().Set("Content-Type", "application/json")
 	if r.Method == http.MethodHead {

@@ -17,6 +17,7 @@
 package backup
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"errors"
@@ -87,6 +88,7 @@ type Backuper struct {
 	genesis  chain.Hash
 	sum      hash.Hash
 	lastHash chain.Hash
+	mtime    time.Time // of the file when its verified part was last known intact
 
 	lastBackup     time.Time
 	lastBackupTip  chain.Hash
@@ -133,7 +135,7 @@ func (b *Backuper) Step(ctx context.Context, force bool) (Result, error) {
 		}
 	}
 	if !same {
-		f, err := os.Open(path)
+		f, err := b.dir.OpenRead(store.ChainFile)
 		if err != nil {
 			return res, fmt.Errorf("open chain: %w", err)
 		}
@@ -145,9 +147,18 @@ func (b *Backuper) Step(ctx context.Context, force bool) (Result, error) {
 		}
 	}
 	f := b.cur
+	if same && st.Size() == b.offset && !st.ModTime().Equal(b.mtime) {
+		// Changed without growing: an append never does that.
+		if err := b.checkIntact(f, b.offset); err != nil {
+			return res, err
+		}
+	}
 	complete, err := b.consume(ctx, f, st.Size())
 	if err != nil {
 		return res, err
+	}
+	if st.Size() == b.offset {
+		b.mtime = st.ModTime()
 	}
 	res.Blocks, res.Tip = b.blocks, b.tip
 	if !complete {
@@ -264,13 +275,45 @@ func (b *Backuper) consume(ctx context.Context, f *os.File, size int64) (bool, e
 	return complete, nil
 }
 
+// checkIntact makes sure the first n bytes of f are those verified and
+// hashed so far: their SHA-256 must be the running digest. If not, the
+// chain file was changed in place (someone edited it, or the disk fails):
+// nothing is written, and the error names the first block that no longer
+// verifies when there is one.
+func (b *Backuper) checkIntact(f *os.File, n int64) error {
+	h := sha256.New()
+	if _, err := io.Copy(h, io.NewSectionReader(f, 0, n)); err != nil {
+		return fmt.Errorf("read the chain again: %w", err)
+	}
+	if bytes.Equal(h.Sum(nil), b.sum.Sum(nil)) {
+		return nil
+	}
+	where := "in bytes already verified"
+	c := validate.NewChecker(validate.Options{Genesis: b.genesis})
+	lr := chain.NewLineReader(io.NewSectionReader(f, 0, n))
+	for {
+		line, err := lr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err == nil {
+			_, err = c.Check(lr.Line(), line)
+		}
+		if err != nil {
+			where = "and no longer verifies: " + err.Error()
+			break
+		}
+	}
+	return fmt.Errorf("%w %s; node.hash and the backups stay as they were (restore one with bc-backup restore)", store.ErrTampered, where)
+}
+
 // nameRE matches backup names: node_<date>_<time>[-<n or label>].chain.
 var nameRE = regexp.MustCompile(`^node_(\d{8})_(\d{6})(?:-([0-9a-z-]+))?\.chain$`)
 
 // copy writes the verified prefix into backups/ atomically.
 func (b *Backuper) copy(src *os.File, now time.Time) (string, error) {
-	dir := b.dir.File(store.BackupDir)
-	if err := os.MkdirAll(dir, store.DirMode); err != nil {
+	dir, err := b.dir.Subdir(store.BackupDir)
+	if err != nil {
 		return "", err
 	}
 	base := "node_" + now.UTC().Format("20060102_150405")
@@ -287,6 +330,12 @@ func (b *Backuper) copy(src *os.File, now time.Time) (string, error) {
 	if err := cloneOrCopy(tmp, src, b.offset); err != nil {
 		tmp.Close()
 		return "", fmt.Errorf("copy the chain: %w", err)
+	}
+	// The copy must be the bytes that were verified: the file may have
+	// been changed in place since.
+	if err := b.checkIntact(tmp, b.offset); err != nil {
+		tmp.Close()
+		return "", err
 	}
 	if err := tmp.Sync(); err != nil {
 		tmp.Close()
@@ -337,7 +386,10 @@ type Backup struct {
 
 // List returns the backups, oldest first.
 func List(d *store.Dir) ([]Backup, error) {
-	dir := d.File(store.BackupDir)
+	dir, err := d.Subdir(store.BackupDir)
+	if err != nil {
+		return nil, err
+	}
 	entries, err := os.ReadDir(dir)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
@@ -429,10 +481,10 @@ func Retain(all []Backup, keepLast, keepDaily int, now time.Time) map[string]boo
 	return keep
 }
 
-// HashFile computes the SHA-256 of a file.
+// HashFile computes the SHA-256 of a file (never through a symlink).
 func HashFile(path string) (chain.Hash, error) {
 	var h chain.Hash
-	f, err := os.Open(path)
+	f, err := os.OpenFile(path, os.O_RDONLY|unix.O_NOFOLLOW, 0)
 	if err != nil {
 		return h, err
 	}

@@ -114,7 +114,7 @@ func (c *CLI) daemon(ctx context.Context, env *cli.Env, dir *store.Dir) error {
 	if c.Once {
 		res, err := b.Step(ctx, true)
 		if err != nil {
-			return cli.Failed(err)
+			return err // 1 for a chain that does not verify, 2 for I/O
 		}
 		env.Log.Info("checked the chain", "blocks", res.Blocks, "hash", res.Hash.String(), "backup", res.Backup)
 		return nil

@@ -82,6 +82,7 @@ func TestReport(t *testing.T) {
 	benchVerify(t, r, bin)
 	benchServe(t, r, bin)
 	benchNetwork(t, r, bin)
+	benchHostile(t, r, bin)
 	md := r.markdown(machine())
 	fmt.Println(md)
 	if err := os.WriteFile(*reportPath, []byte(md), 0o644); err != nil {

@@ -101,8 +101,9 @@ func Failed(err error) error {
 	return &ExitError{Code: ExitFailed, Err: err}
 }
 
-// ExitCode maps an error to the exit-code table: rule violations and errors
-// marked Failed give 1, everything else 2.
+// ExitCode maps an error to the exit-code table: rule violations, a chain
+// file changed in place or replaced by a foreign one, and errors marked
+// Failed give 1, everything else 2.
 func ExitCode(err error) int {
 	if err == nil {
 		return ExitOK
@@ -111,7 +112,7 @@ func ExitCode(err error) int {
 	if errors.As(err, &ee) {
 		return ee.Code
 	}
-	if validate.AsRuleError(err) != nil {
+	if validate.AsRuleError(err) != nil || errors.Is(err, store.ErrTampered) || errors.Is(err, store.ErrForeignChain) {
 		return ExitFailed
 	}
 	return ExitUsage
@@ -148,7 +149,11 @@ func (e *Env) LoadStrategy(ctx context.Context, name string) (*pow.Plugin, error
 
 // OpenDir opens the chain directory of --dir.
 func (e *Env) OpenDir() (*store.Dir, error) {
-	return store.Open(e.Common.Dir, store.Options{Log: e.Log, Owner: e.Name, LockWait: e.Common.LockWait})
+	d, err := store.Open(e.Common.Dir, store.Options{Log: e.Log, Owner: e.Name, LockWait: e.Common.LockWait})
+	if err == nil {
+		d.CheckExposure()
+	}
+	return d, err
 }
 
 // Main parses args for the command grammar (a struct embedding Common),

@@ -168,9 +168,13 @@ func (m *Miner) Watch(ctx context.Context) error {
 }
 
 // refresh brings the view of the chain and of the pending log up to date.
+// A chain changed in place where it was verified is not mined on.
 func (m *Miner) refresh() error {
 	if _, _, err := m.view.Refresh(); err != nil {
 		return fmt.Errorf("read chain: %w", err)
+	}
+	if err := m.view.Problem(); errors.Is(err, store.ErrTampered) {
+		return err
 	}
 	_, err := m.pending.Refresh(0)
 	return err

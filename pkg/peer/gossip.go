@@ -3,6 +3,7 @@ package peer
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -327,6 +328,10 @@ func (g *Gossiper) syncLoop(ctx context.Context) {
 func (g *Gossiper) startSyncs(ctx context.Context, only Addr) {
 	if _, _, err := g.view.Refresh(); err != nil {
 		g.log.Warn("cannot read the chain", "error", err)
+		return
+	}
+	if err := g.view.Problem(); errors.Is(err, store.ErrTampered) {
+		g.log.Error("not syncing a chain changed on disk", "error", err)
 		return
 	}
 	for _, n := range g.neighbours() {

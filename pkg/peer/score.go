@@ -20,8 +20,8 @@ const (
 	// pointsInvalid: a block that breaks a rule, a page of another chain.
 	pointsInvalid = BanScore
 	// pointsOversized: a fork larger than MaxReorgBytes (after which its tip
-	// is not downloaded again).
-	pointsOversized = 50
+	// is not downloaded again); two within a few minutes ban.
+	pointsOversized = 60
 	// pointsUnproven: a claim the peer cannot back with blocks: a height
 	// it serves nothing for, a tied tip it cannot show.
 	pointsUnproven = 20

@@ -19,6 +19,7 @@ import (
 	"github.com/hashicorp/go-plugin"
 
 	"github.com/bc-chain/bc/pkg/chain"
+	"github.com/bc-chain/bc/pkg/fsperm"
 	"github.com/bc-chain/bc/pkg/pow/powpb"
 )
 
@@ -194,6 +195,11 @@ func Load(ctx context.Context, f Finder, name string, log *slog.Logger) (*Plugin
 	path, err := f.Find(name)
 	if err != nil {
 		return nil, err
+	}
+	// A plugin runs with this user's rights: one that another user could
+	// replace would run their code.
+	if why := fsperm.PathExposure(path, os.Getuid()); why != "" {
+		return nil, fmt.Errorf("refusing to run plugin %s: %s; another user could replace it (chmod go-w, or install it where only you and root can write)", path, why)
 	}
 	p, err := Open(ctx, path, log)
 	if err != nil {

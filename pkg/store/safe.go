@@ -9,6 +9,8 @@ import (
 	"syscall"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/bc-chain/bc/pkg/fsperm"
 )
 
 // The chain directory is a trust boundary: anyone else who can write it may
@@ -73,42 +75,15 @@ func (d *Dir) Subdir(name string) (string, error) { return d.subdir(name) }
 // subdirectory) for reading, never through a symlink.
 func (d *Dir) OpenRead(name string) (*os.File, error) { return d.openRead(name) }
 
-// Exposure says who besides the owner could change a file or directory:
-// "" when nobody, else a sentence. A file is exposed when it is writable by
-// its group or by others, or owned by another user than uid (root excepted:
-// root can change anything anyway). A directory that others may write is
-// exposed unless it is sticky (like /tmp), where others cannot replace
-// what is not theirs.
-func Exposure(path string, uid int) string {
-	st, err := os.Stat(path)
-	if err != nil {
-		return ""
-	}
-	sys, ok := st.Sys().(*syscall.Stat_t)
-	if !ok {
-		return ""
-	}
-	mode := st.Mode()
-	switch {
-	case int(sys.Uid) != uid && sys.Uid != 0:
-		return fmt.Sprintf("%s is owned by user %d, not by this user (%d)", path, sys.Uid, uid)
-	case mode.IsDir() && mode&fs.ModeSticky != 0:
-		return ""
-	case mode.Perm()&0o022 != 0:
-		return fmt.Sprintf("%s is writable by its group or by others (mode %04o)", path, mode.Perm())
-	}
-	return ""
-}
-
 // CheckExposure warns when the chain directory could be changed by another
 // user (as ssh's StrictModes does): such a user could rewrite the chain or
 // plant files. bc still runs; the warning names the fix.
 func (d *Dir) CheckExposure() {
-	if why := Exposure(d.path, os.Getuid()); why != "" {
+	if why := fsperm.Exposure(d.path, os.Getuid()); why != "" {
 		d.log.Warn("the chain directory can be changed by other users: "+why+"; run chmod go-w on it (or chown it to this user)", "dir", d.path)
 	}
 	for _, sub := range []string{BackupDir, TornDir, InboxDir} {
-		if why := Exposure(filepath.Join(d.path, sub), os.Getuid()); why != "" {
+		if why := fsperm.Exposure(filepath.Join(d.path, sub), os.Getuid()); why != "" {
 			d.log.Warn("a directory of the chain directory can be changed by other users: "+why, "dir", d.path)
 		}
 	}

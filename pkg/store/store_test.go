@@ -370,8 +370,14 @@ func TestReorgCrash(t *testing.T) {
 	for kill := 0; kill < 20; kill++ {
 		cmd := exec.Command(exe, "-test.run=^$")
 		cmd.Env = append(os.Environ(), "BC_REORG_CHILD="+dir)
+		before, _ := os.ReadFile(filepath.Join(dir, store.ChainFile))
 		must(t, cmd.Start())
-		time.Sleep(time.Duration(5+kill*7%40) * time.Millisecond)
+		// Kill it at a varying moment after its first swap.
+		deadline := time.Now().Add(10 * time.Second)
+		for now, _ := os.ReadFile(filepath.Join(dir, store.ChainFile)); bytes.Equal(now, before) && time.Now().Before(deadline); now, _ = os.ReadFile(filepath.Join(dir, store.ChainFile)) {
+			time.Sleep(time.Millisecond)
+		}
+		time.Sleep(time.Duration(kill*7%20) * time.Millisecond)
 		_ = cmd.Process.Kill()
 		_ = cmd.Wait()
 		d := openDir(t, dir)

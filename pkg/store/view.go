@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"sync"
+	"time"
 
 	"github.com/bc-chain/bc/pkg/chain"
 	"github.com/bc-chain/bc/pkg/validate"
@@ -36,9 +37,14 @@ type View struct {
 	ids     map[[16]byte]uint32
 	byHash  map[chain.Hash]uint32
 	checker *validate.Checker
-	stalled error  // a complete line that failed the checks: we wait for a repair
-	refused error  // the file was replaced by a foreign one: we keep the old chain
-	gen     uint64 // counts the files indexed: a reload starts a new generation
+	stalled error // a complete line that failed the checks: we wait for a repair
+	refused error // the file was replaced by a foreign one: we keep the old chain
+	// tampered is set when the file changed in place where it was already
+	// verified (see audit): blocks from that one on are not served.
+	tampered *TamperError
+	mtime    time.Time // of the file when last read whole or audited
+	audited  time.Time
+	gen      uint64 // counts the files indexed: a reload starts a new generation
 }
 
 // Change describes what a Refresh saw.
@@ -84,16 +90,40 @@ func (v *View) Close() {
 // Refresh reads what was appended since the last call, or the whole file
 // again if it was replaced. changed is false when nothing happened.
 func (v *View) Refresh() (Change, bool, error) {
+	ch, changed, audit, err := v.refresh()
+	if audit {
+		v.audit()
+	}
+	return ch, changed, err
+}
+
+// refresh is Refresh without the audit, which it asks for (audit true)
+// when the file changed without growing, or when the last audit is older
+// than AuditEvery.
+func (v *View) refresh() (ch Change, changed, audit bool, err error) {
 	path := v.d.File(ChainFile)
 	cur, err := os.Lstat(path)
 	if errors.Is(err, os.ErrNotExist) {
-		return Change{}, false, fmt.Errorf("%s: %w", v.d.path, ErrNoChain)
+		return Change{}, false, false, fmt.Errorf("%s: %w", v.d.path, ErrNoChain)
 	}
 	if err != nil {
-		return Change{}, false, err
+		return Change{}, false, false, err
 	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
+	defer func() {
+		audit = v.f != nil && err == nil && !ch.Replaced && (!cur.ModTime().Equal(v.mtime) && cur.Size() == v.end || time.Since(v.audited) > AuditEvery)
+		if audit {
+			v.mtime, v.audited = cur.ModTime(), time.Now()
+		}
+	}()
+	ch, changed, err = v.follow(path, cur)
+	return ch, changed, false, err
+}
+
+// follow reads what was appended, or the whole file again if it was
+// replaced (v.mu held).
+func (v *View) follow(path string, cur os.FileInfo) (Change, bool, error) {
 	old := Change{OldTip: v.tipIndex()}
 	replaced := v.f == nil
 	if v.f != nil {
@@ -103,7 +133,11 @@ func (v *View) Refresh() (Change, bool, error) {
 		}
 	}
 	if replaced {
-		return v.reload(path, old)
+		ch, changed, err := v.reload(path, old)
+		if err == nil {
+			v.mtime, v.audited, v.tampered = cur.ModTime(), time.Now(), nil // read whole: audited
+		}
+		return ch, changed, err
 	}
 	if cur.Size() == v.end {
 		return Change{}, false, nil
@@ -111,6 +145,9 @@ func (v *View) Refresh() (Change, bool, error) {
 	before := len(v.offsets)
 	if err := v.consume(); err != nil {
 		return Change{}, false, err
+	}
+	if cur.Size() == v.end {
+		v.mtime = cur.ModTime() // an append we read whole
 	}
 	if len(v.offsets) == before {
 		return Change{}, false, nil
@@ -250,6 +287,9 @@ func (v *View) Problem() error {
 	if v.refused != nil {
 		return v.refused
 	}
+	if v.tampered != nil {
+		return v.tampered
+	}
 	if v.stalled != nil {
 		return fmt.Errorf("the chain file has a bad line after block %d: %w", v.tipIndex(), v.stalled)
 	}
@@ -364,7 +404,7 @@ func (v *View) Lines(from, to uint64, fn func(i uint64, line []byte) error) erro
 	var ends []int64
 	var gen uint64
 	for from <= to {
-		start, last, err := v.readChunk(from, to, &gen, &buf, &ends)
+		start, last, err := v.readChunk(from, to, false, &gen, &buf, &ends)
 		if err != nil || len(ends) == 0 {
 			return err
 		}
@@ -386,8 +426,9 @@ func (v *View) Lines(from, to uint64, fn func(i uint64, line []byte) error) erro
 // at least one line) into buf under the read lock. It returns the offset
 // of the first line and the last block read; ends receives the end offset
 // of each line (none when from is past the tip). gen is the file
-// generation of the first chunk (0 before it).
-func (v *View) readChunk(from, to uint64, gen *uint64, buf *[]byte, ends *[]int64) (int64, uint64, error) {
+// generation of the first chunk (0 before it). Blocks from a tampered one
+// on are not read unless past is set (for the audit).
+func (v *View) readChunk(from, to uint64, past bool, gen *uint64, buf *[]byte, ends *[]int64) (int64, uint64, error) {
 	v.mu.RLock()
 	defer v.mu.RUnlock()
 	if *gen == 0 {
@@ -397,7 +438,13 @@ func (v *View) readChunk(from, to uint64, gen *uint64, buf *[]byte, ends *[]int6
 	}
 	*ends = (*ends)[:0]
 	n := uint64(len(v.offsets))
+	if v.tampered != nil && !past {
+		n = min(n, v.tampered.Block) // nothing from the changed block on
+	}
 	if from >= n {
+		if v.tampered != nil && !past && from < uint64(len(v.offsets)) {
+			return 0, 0, v.tampered
+		}
 		return 0, 0, nil
 	}
 	to = min(to, n-1)
@@ -466,4 +513,79 @@ func (v *View) state() (gen, height uint64) {
 	v.mu.RLock()
 	defer v.mu.RUnlock()
 	return v.gen, v.tipIndex()
+}
+
+// AuditEvery is how often a View reads its whole file again to check that
+// nothing changed where it was already verified (it does at once when the
+// file changes without growing, which an append never does).
+const AuditEvery = 10 * time.Minute
+
+// ErrTampered is wrapped by a TamperError.
+var ErrTampered = errors.New("the chain file changed on disk where it was already verified")
+
+// TamperError says which block of the chain file changed in place after it
+// was verified: someone edited the file (or the disk is failing).
+type TamperError struct {
+	Block uint64
+	Want  chain.Hash // the block's hash when it was verified
+	Got   string     // what the file holds now
+}
+
+func (e *TamperError) Error() string {
+	return fmt.Sprintf("block %d %v (it was %.16s…, now %s); bc serves nothing from it on and mines nothing on it: restore a backup (bc-backup restore) or replace the file",
+		e.Block, ErrTampered, e.Want, e.Got)
+}
+
+func (e *TamperError) Unwrap() error { return ErrTampered }
+
+// audit reads the indexed part of the file again and checks every block
+// against the hash it had when it was verified; the first that differs is
+// marked tampered (and cleared when the file is right again). It holds the
+// read lock for each chunk only.
+func (v *View) audit() {
+	v.mu.RLock()
+	n, gen := uint64(len(v.offsets)), v.gen
+	v.mu.RUnlock()
+	var found *TamperError
+	var p chain.Parser
+	var s chain.Summary
+	var buf []byte
+	var ends []int64
+	g := gen
+	for from := uint64(0); from < n && found == nil; {
+		start, last, err := v.readChunk(from, n-1, true, &g, &buf, &ends)
+		if err != nil || len(ends) == 0 {
+			return // replaced meanwhile: the reload read it whole
+		}
+		for i := from; i <= last; i++ {
+			a, b := int64(0), ends[i-from]-start-1
+			if i > from {
+				a = ends[i-from-1] - start
+			}
+			line := buf[a:b]
+			want, _ := v.HashAt(i)
+			got := "a line that does not parse"
+			if p.ParseSummary(line, &s) == nil {
+				if h := s.Header.Hash(); h == want && s.Hash == want {
+					continue
+				}
+				got = "a block hashing to " + s.Header.Hash().String()[:16] + "…"
+			}
+			found = &TamperError{Block: i, Want: want, Got: got}
+			break
+		}
+		from = last + 1
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.gen != gen {
+		return
+	}
+	if found != nil && (v.tampered == nil || v.tampered.Block != found.Block) {
+		v.d.log.Error("the chain file was changed on disk", "error", found.Error())
+	}
+	if found == nil && v.tampered != nil {
+		v.d.log.Info("the chain file is as verified again", "block", v.tampered.Block)
+	}
+	v.tampered = found
 }

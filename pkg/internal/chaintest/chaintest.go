@@ -173,3 +173,40 @@ func Generate(w io.Writer, s pow.Strategy, p chain.Params, n, perBlock int) erro
 func Continue(s pow.Strategy, p chain.Params, tip *chain.Block) *Builder {
 	return &Builder{Params: p, Strategy: s, Blocks: []*chain.Block{tip}, Clock: tip.Timestamp + 1000, Step: 1000, ids: 1<<48 + tip.Index<<16}
 }
+
+// Load reads a chain file into a builder that continues it, sealing new
+// blocks with s (whose parameters the genesis gives).
+func Load(r io.Reader, s pow.Strategy) (*Builder, error) {
+	lr := chain.NewLineReader(r)
+	var p chain.Parser
+	var blocks []*chain.Block
+	for {
+		line, err := lr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		var b chain.Block
+		if err := p.Parse(line, &b); err != nil {
+			return nil, fmt.Errorf("line %d: %w", lr.Line(), err)
+		}
+		blocks = append(blocks, &b)
+	}
+	if len(blocks) == 0 || blocks[0].Params == nil {
+		return nil, fmt.Errorf("no genesis")
+	}
+	tip := blocks[len(blocks)-1]
+	return &Builder{Params: *blocks[0].Params, Strategy: s, Blocks: blocks, Clock: max(tip.Timestamp+1000, BaseTime), Step: 1000, ids: 1<<40 + uint64(len(blocks))<<16}, nil
+}
+
+// Fork returns a builder that shares b's blocks up to and including index
+// at, to grow another branch from there.
+func (b *Builder) Fork(at uint64) *Builder {
+	f := *b
+	f.Blocks = append([]*chain.Block(nil), b.Blocks[:at+1]...)
+	f.Clock = b.Blocks[at].Timestamp + 777
+	f.ids = b.ids + 1<<32
+	return &f
+}

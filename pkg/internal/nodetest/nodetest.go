@@ -46,6 +46,12 @@ func New(t testing.TB, extra ...string) *Cluster {
 	return &Cluster{T: t, Bin: proctest.NewBin(t, append(proctest.Names(), extra...)...)}
 }
 
+// FromDir returns a cluster whose nodes run the programs built into dir
+// (bin/, for benchmarks of the real binaries).
+func FromDir(t testing.TB, dir string) *Cluster {
+	return &Cluster{T: t, Bin: &proctest.Bin{Dir: dir}}
+}
+
 // Node is one chain directory, its loopback port and its running programs.
 type Node struct {
 	c          *Cluster
@@ -354,4 +360,15 @@ func Metric(t testing.TB, c *http.Client, base, name string) float64 {
 	}
 	t.Fatalf("no metric %s at %s", name, base)
 	return 0
+}
+
+// Bound marks a test that checks a bound of time or memory (a latency
+// percentile, a peak RSS): the race detector slows programs several times
+// and multiplies their memory, so such a test is skipped under it, and
+// make test runs these packages a second time without it.
+func Bound(t testing.TB) {
+	t.Helper()
+	if RaceEnabled {
+		t.Skip("checks a time or memory bound: runs in make test's pass without the race detector")
+	}
 }

@@ -1,0 +1,6 @@
+//go:build !race
+
+package nodetest
+
+// RaceEnabled is true in binaries built with the race detector.
+const RaceEnabled = false
