@@ -74,7 +74,7 @@ func benchHostile(t *testing.T, r *report, bin string) {
 	}
 }
 
-func mib(b int64) string        { return fmt.Sprintf("%.0f MiB", float64(b)/(1<<20)) }
+func mib(b int64) string         { return fmt.Sprintf("%.0f MiB", float64(b)/(1<<20)) }
 func msd(d time.Duration) string { return fmt.Sprintf("%.0f ms", float64(d)/float64(time.Millisecond)) }
 
 // hostileChain is the shared chain: 20,000 blocks at difficulty 8.
@@ -320,4 +320,3 @@ func slowloris(ctx context.Context, addr string) {
 		}
 	}
 }
-
