@@ -55,6 +55,10 @@ type outcome struct {
 
 const hostileTimeout = 5 * time.Second // the victim's --timeout (the default)
 
+// attackerIP is where attacks come from: on loopback, another host than
+// the honest node and the victim (127.0.0.1), as on a real network.
+var attackerIP = net.IPv4(127, 0, 0, 2)
+
 func benchHostile(t *testing.T, r *report, bin string) {
 	const sec = "Hostile load (one attacker at a time; victim: bc-serve + bc-gossip with default settings, following an honest miner)"
 	lines := hostileChain(t)
@@ -111,6 +115,7 @@ func runScenario(t *testing.T, bin string, lines [][]byte, a attack) outcome {
 	}
 	s.builder = bld
 	s.fake = fakepeer.Start(t, bld.Blocks[0].Hash)
+	s.fake.Source = attackerIP
 	s.fake.SetChain(lines)
 	s.honest.Start("bc-mine")
 	s.honest.Start("bc-serve")
@@ -181,10 +186,11 @@ func attacks(lines [][]byte) []attack {
 		}},
 		{name: "24 parallel 10 MB form bodies to /add, repeatedly", run: func(ctx context.Context, s *scenario) {
 			body := "message=" + strings.Repeat("x", 10<<20)
+			client := fakepeer.SourceClient(attackerIP)
 			loopClients(ctx, 24, func() {
 				req, _ := http.NewRequestWithContext(ctx, "POST", s.victim.URL()+"/add", strings.NewReader(body))
 				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-				if r, err := http.DefaultClient.Do(req); err == nil {
+				if r, err := client.Do(req); err == nil {
 					r.Body.Close()
 				}
 			})
@@ -281,7 +287,7 @@ func loopClients(ctx context.Context, n int, client func()) {
 // slowRead sends request on a connection with a 4 KiB receive buffer and
 // reads nothing until the server closes it or ctx ends.
 func slowRead(ctx context.Context, addr, request string) {
-	d := net.Dialer{Control: func(_, _ string, c syscall.RawConn) error {
+	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: attackerIP}, Control: func(_, _ string, c syscall.RawConn) error {
 		return c.Control(func(fd uintptr) { _ = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096) })
 	}}
 	conn, err := d.DialContext(ctx, "tcp", addr)
@@ -304,7 +310,8 @@ func slowRead(ctx context.Context, addr, request string) {
 
 // slowloris sends a request's headers a byte every 500 ms.
 func slowloris(ctx context.Context, addr string) {
-	conn, err := net.Dial("tcp", addr)
+	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: attackerIP}}
+	conn, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
 		return
 	}

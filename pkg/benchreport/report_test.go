@@ -27,7 +27,21 @@ import (
 var (
 	reportPath = flag.String("report", "", "run the benchmarks and write the markdown report to this file")
 	quick      = flag.Bool("quick", false, "smaller inputs and shorter runs (a smoke test of the harness)")
+	only       = flag.String("only", "", "comma-separated sections to run (pow, cancel, mine, verify, serve, network, hostile); all when empty")
 )
+
+// wanted reports whether a section is to be run.
+func wanted(section string) bool {
+	if *only == "" {
+		return true
+	}
+	for _, s := range strings.Split(*only, ",") {
+		if s == section {
+			return true
+		}
+	}
+	return false
+}
 
 // Row is one figure of the report.
 type Row struct {
@@ -76,13 +90,22 @@ func TestReport(t *testing.T) {
 		}
 	}
 	r := &report{}
-	benchPoW(t, r, bin)
-	benchCancel(t, r)
-	benchMineLatency(t, r, bin)
-	benchVerify(t, r, bin)
-	benchServe(t, r, bin)
-	benchNetwork(t, r, bin)
-	benchHostile(t, r, bin)
+	for _, s := range []struct {
+		name string
+		run  func()
+	}{
+		{"pow", func() { benchPoW(t, r, bin) }},
+		{"cancel", func() { benchCancel(t, r) }},
+		{"mine", func() { benchMineLatency(t, r, bin) }},
+		{"verify", func() { benchVerify(t, r, bin) }},
+		{"serve", func() { benchServe(t, r, bin) }},
+		{"network", func() { benchNetwork(t, r, bin) }},
+		{"hostile", func() { benchHostile(t, r, bin) }},
+	} {
+		if wanted(s.name) {
+			s.run()
+		}
+	}
 	md := r.markdown(machine())
 	fmt.Println(md)
 	if err := os.WriteFile(*reportPath, []byte(md), 0o644); err != nil {

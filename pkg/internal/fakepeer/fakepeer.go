@@ -24,6 +24,9 @@ import (
 // Peer is a running fake peer. Its setters may be called while it serves.
 type Peer struct {
 	Addr string
+	// Source, when set, is the local IP its announcements come from (a
+	// loopback address other than 127.0.0.1 stands for another host).
+	Source net.IP
 
 	mu          sync.Mutex
 	genesis     chain.Hash
@@ -224,10 +227,26 @@ func (p *Peer) Announce(url, from string, height uint64, tip chain.Hash, blocks 
 		bs = append(bs, string(b))
 	}
 	body, _ := json.Marshal(map[string]any{"from": from, "genesis": p.genesis, "height": height, "hash": tip, "blocks": bs})
-	r, err := http.Post(url+"/announce", "application/json", bytes.NewReader(body))
+	r, err := sourceClient(p.Source).Post(url+"/announce", "application/json", bytes.NewReader(body))
 	if err != nil {
 		return 0, err
 	}
 	r.Body.Close()
 	return r.StatusCode, nil
+}
+
+// sourceClient returns an HTTP client whose connections come from ip (the
+// default client when ip is nil).
+func sourceClient(ip net.IP) *http.Client {
+	if ip == nil {
+		return http.DefaultClient
+	}
+	return SourceClient(ip)
+}
+
+// SourceClient returns an HTTP client whose connections come from ip: on
+// loopback, 127.0.0.2 stands for another host than 127.0.0.1.
+func SourceClient(ip net.IP) *http.Client {
+	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: ip}}
+	return &http.Client{Transport: &http.Transport{DialContext: d.DialContext, MaxIdleConnsPerHost: 16}}
 }
