@@ -3,7 +3,7 @@
 GO       ?= go
 BIN      := bin
 VERSION  := $(shell git describe --always --dirty 2>/dev/null || echo devel)
-LDFLAGS  := -s -w -X github.com/bc-chain/bc/pkg/cli.Version=$(VERSION)
+LDFLAGS  := -s -w -X github.com/bc-chain/bc/pkg/cmdline.Version=$(VERSION)
 GOFLAGS_BUILD := -trimpath -ldflags "$(LDFLAGS)"
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 # Packages with tests of time and memory bounds (nodetest.Bound), which the

@@ -13,7 +13,7 @@ import (
 // message is on disk.
 type committer struct {
 	dir  *store.Dir
-	node *node
+	node *nodeState
 	reqs chan addReq
 }
 
@@ -25,7 +25,7 @@ type addReq struct {
 // maxBatch bounds one group commit.
 const maxBatch = 4096
 
-func newCommitter(d *store.Dir, n *node) *committer {
+func newCommitter(d *store.Dir, n *nodeState) *committer {
 	return &committer{dir: d, node: n, reqs: make(chan addReq, maxBatch)}
 }
 

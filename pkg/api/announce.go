@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/bc-chain/bc/pkg/peer"
+	"github.com/bc-chain/bc/pkg/node"
 	"github.com/bc-chain/bc/pkg/store"
 )
 
@@ -34,7 +34,7 @@ func (s *Server) serveAnnounce(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	body := http.MaxBytesReader(w, r.Body, s.opts.MaxAnnounceBytes)
-	var a peer.Announcement
+	var a node.Announcement
 	dec := json.NewDecoder(body)
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&a); err != nil {

@@ -20,7 +20,7 @@ import (
 	"github.com/bc-chain/bc/pkg/api"
 	"github.com/bc-chain/bc/pkg/chain"
 	"github.com/bc-chain/bc/pkg/internal/proctest"
-	"github.com/bc-chain/bc/pkg/peer"
+	nodefile "github.com/bc-chain/bc/pkg/node"
 	"github.com/bc-chain/bc/pkg/store"
 )
 
@@ -253,8 +253,8 @@ func TestRemoveNeighbour(t *testing.T) {
 	dir := t.TempDir()
 	port := proctest.FreePort(t)
 	d, _ := store.Open(dir, store.Options{})
-	must(t, peer.UpdateBook(context.Background(), d, func(bk *peer.Book) error {
-		bk.Neighbours = []peer.Addr{"10.1.2.3:12345", "10.1.2.4:12345"}
+	must(t, nodefile.UpdateBook(context.Background(), d, func(bk *nodefile.Book) error {
+		bk.Neighbours = []nodefile.Addr{"10.1.2.3:12345", "10.1.2.4:12345"}
 		return nil
 	}))
 	b.Start(t, "bc-serve", "--dir", dir, "--listen", ":"+strconv.Itoa(port))
@@ -293,7 +293,7 @@ func TestRemoveNeighbour(t *testing.T) {
 	}
 	local.req(t, "GET", "/neighbours", "", "").expect(t, 200, `"length":0`)
 	local.req(t, "DELETE", "/neighbours/not a host", "", "").expect(t, 400)
-	bk, err := peer.ReadBook(d)
+	bk, err := nodefile.ReadBook(d)
 	must(t, err)
 	if !bk.IsRemoved("10.1.2.3:12345", time.Now()) {
 		t.Fatal("removed neighbour is not kept out")

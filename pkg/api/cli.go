@@ -4,21 +4,26 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"os"
 	"time"
 
+	"github.com/alecthomas/kong"
+
 	"github.com/bc-chain/bc/pkg/cli"
+	"github.com/bc-chain/bc/pkg/node"
+	"github.com/bc-chain/bc/pkg/store"
 )
 
 // CLI is bc-serve's command line.
 type CLI struct {
 	cli.Common
 	Listen          string        `help:"Address to listen on (host:port; :port listens on every interface)." default:":12345" env:"BC_LISTEN"`
-	MaxPending      int           `help:"Most pending messages; /add answers 503 beyond." default:"100000" env:"BC_MAX_PENDING"`
-	MaxPendingBytes int           `help:"Most bytes of pending message text; /add answers 503 beyond." default:"16777216" env:"BC_MAX_PENDING_BYTES"`
-	MaxEventClients int           `help:"Most concurrent /events streams." default:"256" env:"BC_MAX_EVENT_CLIENTS"`
-	MaxConnsPerIP   int           `help:"Most open connections from one client IP; more are closed at once." default:"256" env:"BC_MAX_CONNS_PER_IP"`
-	MaxConns        int           `help:"Most open connections in all." default:"2048" env:"BC_MAX_CONNS"`
-	Rescan          time.Duration `help:"Safety-net rescan interval of the chain directory (file events do the real work)." default:"5s" env:"BC_RESCAN"`
+	MaxPending      int           `help:"Most pending messages; /add answers 503 beyond." default:"${max_pending}" env:"BC_MAX_PENDING"`
+	MaxPendingBytes int           `help:"Most bytes of pending message text; /add answers 503 beyond." default:"${max_pending_bytes}" env:"BC_MAX_PENDING_BYTES"`
+	MaxEventClients int           `help:"Most concurrent /events streams." default:"${max_event_clients}" env:"BC_MAX_EVENT_CLIENTS"`
+	MaxConnsPerIP   int           `help:"Most open connections from one client IP; more are closed at once." default:"${max_conns_per_ip}" env:"BC_MAX_CONNS_PER_IP"`
+	MaxConns        int           `help:"Most open connections in all." default:"${max_conns}" env:"BC_MAX_CONNS"`
+	Rescan          time.Duration `help:"Safety-net rescan interval of the chain directory (file events do the real work)." default:"${rescan}" env:"BC_RESCAN"`
 }
 
 // Main runs bc-serve with args and returns its exit code.
@@ -26,6 +31,13 @@ func Main(args []string) int {
 	var c CLI
 	return cli.Main("bc-serve", "Serve a chain directory: the node's REST API, its live web UI, Server-Sent Events and Prometheus metrics.",
 		&c, &c.Common, args, c.run)
+}
+
+// Vars gives the defaults of the flags, kept in Go constants.
+func (c *CLI) Vars() kong.Vars {
+	return kong.Vars{"max_pending": fmt.Sprint(DefaultMaxPending), "max_pending_bytes": fmt.Sprint(DefaultMaxPendingBytes),
+		"max_event_clients": fmt.Sprint(DefaultMaxEventClients), "max_conns_per_ip": fmt.Sprint(DefaultMaxConnsPerIP),
+		"max_conns": fmt.Sprint(DefaultMaxConns), "rescan": store.DefaultPoll.String()}
 }
 
 func (c *CLI) run(ctx context.Context, env *cli.Env) error {
@@ -41,7 +53,12 @@ func (c *CLI) run(ctx context.Context, env *cli.Env) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", c.Listen, err)
 	}
-	env.Log.Info("serving", "listen", l.Addr().String(), "dir", dir.Path(), "ui", "http://"+uiHost(l.Addr())+"/")
+	url := "http://" + uiHost(l.Addr())
+	env.Log.Info("serving", "listen", l.Addr().String(), "dir", dir.Path(), "ui", url+"/")
+	// Say where: bc-add and bc-get given --dir find this node from it.
+	if err := dir.WriteJSON(node.ServeStatusFile, node.ServeStatus{PID: os.Getpid(), Listen: l.Addr().String(), URL: url}); err != nil {
+		env.Log.Warn("cannot write the status file", "error", err)
+	}
 	err = s.Serve(ctx, l, func() { cli.Ready(env) })
 	cli.Stopping()
 	env.Log.Info("stopped")

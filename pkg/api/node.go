@@ -9,15 +9,14 @@ import (
 	"time"
 
 	"github.com/bc-chain/bc/pkg/chain"
-	"github.com/bc-chain/bc/pkg/miner"
-	"github.com/bc-chain/bc/pkg/peer"
+	"github.com/bc-chain/bc/pkg/node"
 	"github.com/bc-chain/bc/pkg/store"
 )
 
-// node is bc-serve's in-memory view of the chain directory. It follows the
+// nodeState is bc-serve's in-memory view of the chain directory. It follows the
 // files through their fsnotify events (see refresh) so that requests never
 // rescan a file.
-type node struct {
+type nodeState struct {
 	dir     *store.Dir
 	log     *slog.Logger
 	hub     *hub
@@ -25,11 +24,11 @@ type node struct {
 
 	mu       sync.RWMutex
 	view     *store.View // nil until the chain exists
-	book     peer.Book
+	book     node.Book
 	bookErr  error
-	miner    miner.Status
+	miner    node.MinerStatus
 	hasMiner bool
-	gossip   peer.Status
+	gossip   node.GossipStatus
 	hasGoss  bool
 
 	// The pending set has its own lock: reading a long burst of new log
@@ -46,11 +45,11 @@ type pendingSummary struct {
 	damage error // the first damaged line of the log, if any
 }
 
-func newNode(d *store.Dir, log *slog.Logger, h *hub) *node {
-	return &node{dir: d, log: log, hub: h, started: time.Now()}
+func newNodeState(d *store.Dir, log *slog.Logger, h *hub) *nodeState {
+	return &nodeState{dir: d, log: log, hub: h, started: time.Now()}
 }
 
-func (n *node) close() {
+func (n *nodeState) close() {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if n.view != nil {
@@ -65,7 +64,7 @@ func (n *node) close() {
 
 // refresh brings the view up to date with the files named in changed (all
 // of them when changed is nil) and publishes what changed as events.
-func (n *node) refresh(changed map[string]bool) {
+func (n *nodeState) refresh(changed map[string]bool) {
 	all := changed == nil
 	if all || changed[store.ChainFile] {
 		n.refreshChain()
@@ -76,14 +75,14 @@ func (n *node) refresh(changed map[string]bool) {
 	if all || changed[store.NeighboursFile] {
 		n.refreshBook()
 	}
-	if all || changed[miner.StatusFile] {
-		st, ok := miner.ReadStatus(n.dir)
+	if all || changed[node.MinerStatusFile] {
+		st, ok := node.ReadMinerStatus(n.dir)
 		n.mu.Lock()
 		n.miner, n.hasMiner = st, ok
 		n.mu.Unlock()
 	}
-	if all || changed[peer.StatusFile] {
-		st, ok := peer.ReadStatus(n.dir)
+	if all || changed[node.GossipStatusFile] {
+		st, ok := node.ReadGossipStatus(n.dir)
 		n.mu.Lock()
 		n.gossip, n.hasGoss = st, ok
 		n.mu.Unlock()
@@ -94,7 +93,7 @@ func (n *node) refresh(changed map[string]bool) {
 // catching up thousands of blocks sends one "replaced"-style event instead).
 const maxEventBlocks = 64
 
-func (n *node) refreshChain() {
+func (n *nodeState) refreshChain() {
 	n.mu.Lock()
 	if n.view == nil {
 		v, err := n.dir.OpenView(store.ViewOptions{IDs: true, Hashes: true})
@@ -146,7 +145,7 @@ const maxEventPending = 256
 
 // refreshPending follows the pending log and the chain (messages mined,
 // or pending again after a reorg), and publishes the new pending messages.
-func (n *node) refreshPending() {
+func (n *nodeState) refreshPending() {
 	n.pmu.Lock()
 	defer n.pmu.Unlock()
 	if n.pending == nil {
@@ -167,8 +166,8 @@ func (n *node) refreshPending() {
 	}
 }
 
-func (n *node) refreshBook() {
-	b, err := peer.ReadBook(n.dir)
+func (n *nodeState) refreshBook() {
+	b, err := node.ReadBook(n.dir)
 	n.mu.Lock()
 	old := n.book
 	n.book, n.bookErr = b, err
@@ -182,7 +181,7 @@ func (n *node) refreshBook() {
 	}
 }
 
-func sameAddrs(a, b []peer.Addr) bool {
+func sameAddrs(a, b []node.Addr) bool {
 	if len(a) != len(b) {
 		return false
 	}
@@ -195,7 +194,7 @@ func sameAddrs(a, b []peer.Addr) bool {
 }
 
 // chainView returns the view, or nil before the chain exists.
-func (n *node) chainView() *store.View {
+func (n *nodeState) chainView() *store.View {
 	n.mu.RLock()
 	defer n.mu.RUnlock()
 	return n.view
@@ -203,7 +202,7 @@ func (n *node) chainView() *store.View {
 
 // pendingCounts returns the messages waiting to be mined, as of the last
 // refresh.
-func (n *node) pendingCounts() store.PendingCounts {
+func (n *nodeState) pendingCounts() store.PendingCounts {
 	if sum := n.counts.Load(); sum != nil {
 		return sum.PendingCounts
 	}
@@ -211,7 +210,7 @@ func (n *node) pendingCounts() store.PendingCounts {
 }
 
 // pendingDamage returns the first damaged line of the pending log, if any.
-func (n *node) pendingDamage() error {
+func (n *nodeState) pendingDamage() error {
 	if sum := n.counts.Load(); sum != nil {
 		return sum.damage
 	}
@@ -219,7 +218,7 @@ func (n *node) pendingDamage() error {
 }
 
 // pendingEntry returns the pending entry with id.
-func (n *node) pendingEntry(id string) (store.PendingEntry, bool) {
+func (n *nodeState) pendingEntry(id string) (store.PendingEntry, bool) {
 	n.pmu.Lock()
 	defer n.pmu.Unlock()
 	if n.pending == nil {
@@ -229,7 +228,7 @@ func (n *node) pendingEntry(id string) (store.PendingEntry, bool) {
 }
 
 // pendingList returns a copy of up to max pending entries and the total.
-func (n *node) pendingList(max int) ([]store.PendingEntry, int) {
+func (n *nodeState) pendingList(max int) ([]store.PendingEntry, int) {
 	n.pmu.Lock()
 	defer n.pmu.Unlock()
 	if n.pending == nil {
@@ -239,19 +238,19 @@ func (n *node) pendingList(max int) ([]store.PendingEntry, int) {
 }
 
 // neighbours returns the neighbour list.
-func (n *node) neighbours() []peer.Addr {
+func (n *nodeState) neighbours() []node.Addr {
 	n.mu.RLock()
 	defer n.mu.RUnlock()
-	return append([]peer.Addr{}, n.book.Neighbours...)
+	return append([]node.Addr{}, n.book.Neighbours...)
 }
 
-func (n *node) minerStatus() (miner.Status, bool) {
+func (n *nodeState) minerStatus() (node.MinerStatus, bool) {
 	n.mu.RLock()
 	defer n.mu.RUnlock()
 	return n.miner, n.hasMiner
 }
 
-func (n *node) gossipStatus() (peer.Status, bool) {
+func (n *nodeState) gossipStatus() (node.GossipStatus, bool) {
 	n.mu.RLock()
 	defer n.mu.RUnlock()
 	return n.gossip, n.hasGoss
@@ -259,21 +258,21 @@ func (n *node) gossipStatus() (peer.Status, bool) {
 
 // Health is the /health answer.
 type Health struct {
-	Status     string       `json:"status"` // ok, starting, degraded
-	Reason     string       `json:"reason,omitempty"`
-	Height     uint64       `json:"height"`
-	Tip        string       `json:"tip,omitempty"`
-	Genesis    string       `json:"genesis,omitempty"`
-	Network    string       `json:"network,omitempty"`
-	Strategy   string       `json:"strategy,omitempty"`
-	Difficulty uint32       `json:"difficulty"`
-	Peers      int          `json:"peers"`
-	Pending    int          `json:"pending"`
-	Uptime     float64      `json:"uptime_seconds"`
-	Miner      *MinerHealth `json:"miner,omitempty"`
-	Gossip     *peer.Status `json:"gossip,omitempty"`
-	Version    string       `json:"version,omitempty"`
-	NodeID     string       `json:"node_id,omitempty"`
+	Status     string             `json:"status"` // ok, starting, degraded
+	Reason     string             `json:"reason,omitempty"`
+	Height     uint64             `json:"height"`
+	Tip        string             `json:"tip,omitempty"`
+	Genesis    string             `json:"genesis,omitempty"`
+	Network    string             `json:"network,omitempty"`
+	Strategy   string             `json:"strategy,omitempty"`
+	Difficulty uint32             `json:"difficulty"`
+	Peers      int                `json:"peers"`
+	Pending    int                `json:"pending"`
+	Uptime     float64            `json:"uptime_seconds"`
+	Miner      *MinerHealth       `json:"miner,omitempty"`
+	Gossip     *node.GossipStatus `json:"gossip,omitempty"`
+	Version    string             `json:"version,omitempty"`
+	NodeID     string             `json:"node_id,omitempty"`
 }
 
 // MinerHealth is the miner part of /health.
@@ -283,7 +282,7 @@ type MinerHealth struct {
 	Blocks   uint64  `json:"blocks_mined"`
 }
 
-func (n *node) health() Health {
+func (n *nodeState) health() Health {
 	h := Health{Status: "ok", Uptime: time.Since(n.started).Seconds(), Peers: len(n.neighbours()), Pending: n.pendingCounts().Messages}
 	if st, ok := n.minerStatus(); ok {
 		h.Miner = &MinerHealth{Running: st.Running, HashRate: st.Rate, Blocks: st.Blocks}
@@ -324,7 +323,7 @@ type messageStatus struct {
 	Received      uint64     `json:"received,omitempty"`
 }
 
-func (n *node) messageStatus(id string) (messageStatus, bool) {
+func (n *nodeState) messageStatus(id string) (messageStatus, bool) {
 	st := messageStatus{ID: id}
 	if v := n.chainView(); v != nil {
 		if i, ok := v.BlockOf(id); ok {

@@ -22,7 +22,7 @@ import (
 	jsonv2 "github.com/go-json-experiment/json"
 
 	"github.com/bc-chain/bc/pkg/chain"
-	"github.com/bc-chain/bc/pkg/peer"
+	"github.com/bc-chain/bc/pkg/node"
 	"github.com/bc-chain/bc/pkg/store"
 )
 
@@ -112,7 +112,7 @@ type Server struct {
 	dir       *store.Dir
 	log       *slog.Logger
 	opts      Options
-	node      *node
+	node      *nodeState
 	hub       *hub
 	adds      *committer
 	metrics   *metrics
@@ -137,7 +137,7 @@ func New(d *store.Dir, log *slog.Logger, opts Options) (*Server, error) {
 	h := newHub(opts.MaxEventClients)
 	s := &Server{dir: d, log: log, opts: opts, hub: h, token: tok, nodeID: id, done: make(chan struct{}),
 		announces: newIPLimiter(AnnouncesPerSecond, AnnounceBurst, 4096)}
-	s.node = newNode(d, log, h)
+	s.node = newNodeState(d, log, h)
 	s.adds = newCommitter(d, s.node)
 	s.metrics = newMetrics(s)
 	s.node.refresh(nil)
@@ -612,13 +612,13 @@ func (s *Server) serveRemoveNeighbour(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	raw := strings.TrimPrefix(r.URL.Path, "/neighbours/")
-	a, err := peer.ParseAddr(raw)
+	a, err := node.ParseAddr(raw)
 	if err != nil {
 		s.fail(w, r, http.StatusBadRequest, err.Error(), "")
 		return
 	}
 	found := false
-	err = peer.UpdateBook(r.Context(), s.dir, func(b *peer.Book) error {
+	err = node.UpdateBook(r.Context(), s.dir, func(b *node.Book) error {
 		found = b.Remove(a, time.Now())
 		return nil
 	})

@@ -48,19 +48,28 @@ type Config struct {
 	Now         func() time.Time
 }
 
+// Defaults of Config (and of bc-backup's flags).
+const (
+	DefaultDebounce    = time.Second
+	DefaultInterval    = 30 * time.Second // the seed's backup interval
+	DefaultMinInterval = 30 * time.Second
+	DefaultKeepLast    = 10
+	DefaultKeepDaily   = 7
+)
+
 // Defaults fills zero fields.
 func (c *Config) Defaults() {
 	if c.Debounce <= 0 {
-		c.Debounce = time.Second
+		c.Debounce = DefaultDebounce
 	}
 	if c.Interval <= 0 {
-		c.Interval = 30 * time.Second
+		c.Interval = DefaultInterval
 	}
 	if c.MinInterval <= 0 {
-		c.MinInterval = 30 * time.Second
+		c.MinInterval = DefaultMinInterval
 	}
 	if c.KeepLast <= 0 {
-		c.KeepLast = 10
+		c.KeepLast = DefaultKeepLast
 	}
 	if c.KeepDaily < 0 {
 		c.KeepDaily = 0

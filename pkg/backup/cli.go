@@ -13,6 +13,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/alecthomas/kong"
+
 	"github.com/bc-chain/bc/pkg/chain"
 	"github.com/bc-chain/bc/pkg/cli"
 	"github.com/bc-chain/bc/pkg/store"
@@ -24,11 +26,11 @@ import (
 type CLI struct {
 	cli.Common
 	Once        bool          `help:"Hash and back up once (if the chain changed since the last backup), then exit: for cron and timers."`
-	KeepLast    int           `help:"Most recent backups to keep." default:"10" env:"BC_KEEP_LAST"`
-	KeepDaily   int           `help:"Days for which the newest backup of the day is kept too." default:"7" env:"BC_KEEP_DAILY"`
-	Interval    time.Duration `help:"Fallback check interval (changes are seen at once through file events)." default:"30s" env:"BC_BACKUP_INTERVAL"`
-	MinInterval time.Duration `help:"Least time between two backups (node.hash is always kept current)." default:"30s" env:"BC_BACKUP_MIN_INTERVAL"`
-	Debounce    time.Duration `help:"Quiet time after a change before acting." default:"1s" env:"BC_BACKUP_DEBOUNCE"`
+	KeepLast    int           `help:"Most recent backups to keep." default:"${keep_last}" env:"BC_KEEP_LAST"`
+	KeepDaily   int           `help:"Days for which the newest backup of the day is kept too." default:"${keep_daily}" env:"BC_KEEP_DAILY"`
+	Interval    time.Duration `help:"Fallback check interval (changes are seen at once through file events)." default:"${interval}" env:"BC_BACKUP_INTERVAL"`
+	MinInterval time.Duration `help:"Least time between two backups (node.hash is always kept current)." default:"${min_interval}" env:"BC_BACKUP_MIN_INTERVAL"`
+	Debounce    time.Duration `help:"Quiet time after a change before acting." default:"${debounce}" env:"BC_BACKUP_DEBOUNCE"`
 
 	Run     struct{}   `cmd:"" default:"1" hidden:"" help:"Run as a daemon (the default)."`
 	List    listCmd    `cmd:"" help:"List the backups with their height, tip and whether they verify."`
@@ -51,6 +53,12 @@ func Main(args []string) int {
 	var c CLI
 	return cli.Main("bc-backup", "Keep node.hash current and timestamped backups of the chain; list, verify and restore them.",
 		&c, &c.Common, args, c.run)
+}
+
+// Vars gives the defaults of the flags, kept in Go constants.
+func (c *CLI) Vars() kong.Vars {
+	return kong.Vars{"keep_last": fmt.Sprint(DefaultKeepLast), "keep_daily": fmt.Sprint(DefaultKeepDaily),
+		"interval": DefaultInterval.String(), "min_interval": DefaultMinInterval.String(), "debounce": DefaultDebounce.String()}
 }
 
 func (c *CLI) run(ctx context.Context, env *cli.Env) error {

@@ -15,18 +15,36 @@ import (
 	"time"
 
 	"github.com/bc-chain/bc/pkg/chain"
-	"github.com/bc-chain/bc/pkg/cli"
+	"github.com/bc-chain/bc/pkg/cmdline"
+	"github.com/bc-chain/bc/pkg/node"
 )
 
 // nodeFlags are the flags both clients share.
 type nodeFlags struct {
-	Node    string        `help:"Node to talk to: host:port, host (port 12345) or http://host:port." default:"localhost:12345" env:"BC_NODE"`
+	Node    string        `help:"Node to talk to: host:port, host (port 12345) or http://host:port (default: the node serving --dir, else localhost:12345)." env:"BC_NODE" placeholder:"ADDR"`
+	Dir     string        `help:"Chain directory of the node to talk to: the address its bc-serve listens on is read from there." env:"BC_DIR" placeholder:"DIR" type:"path"`
 	Timeout time.Duration `help:"Timeout of each request." default:"10s" env:"BC_TIMEOUT"`
+}
+
+// client returns a client of the node the flags name.
+func (f *nodeFlags) client() (*Client, error) {
+	addr := f.Node
+	if addr == "" && f.Dir != "" {
+		st, err := node.ReadServeStatusAt(f.Dir)
+		if err != nil {
+			return nil, fmt.Errorf("--dir %s: %w (give --node)", f.Dir, err)
+		}
+		addr = st.URL
+	}
+	if addr == "" {
+		addr = "localhost:12345"
+	}
+	return New(addr, f.Timeout)
 }
 
 // AddCLI is bc-add's command line.
 type AddCLI struct {
-	cli.Common
+	cmdline.Common
 	nodeFlags
 	Messages []string      `arg:"" optional:"" name:"message" help:"Messages to add, one per argument; none reads one per line from stdin."`
 	Wait     bool          `help:"Wait until each message is in a block and print the block's index after its id."`
@@ -36,11 +54,12 @@ type AddCLI struct {
 // AddMain runs bc-add and returns its exit code.
 func AddMain(args []string) int {
 	var c AddCLI
-	return cli.Main("bc-add", "Add messages to a bc node (the seed's `blockchain add`); prints each message's id.", &c, &c.Common, args, c.run)
+	return cmdline.Main(cmdline.Program{Name: "bc-add", Description: "Add messages to a bc node (the seed's `blockchain add`); prints each message's id.",
+		Grammar: &c, Common: &c.Common}, args, c.run)
 }
 
-func (c *AddCLI) run(ctx context.Context, env *cli.Env) error {
-	cl, err := New(c.Node, c.Timeout)
+func (c *AddCLI) run(ctx context.Context, env *cmdline.Env) error {
+	cl, err := c.client()
 	if err != nil {
 		return err
 	}
@@ -52,7 +71,7 @@ func (c *AddCLI) run(ctx context.Context, env *cli.Env) error {
 		// it, and a retry of the same message cannot store it twice.
 		res, err := cl.Add(ctx, msg, chain.NewMessageID(msg))
 		if err != nil {
-			if ExitCode(err) == cli.ExitFailed {
+			if ExitCode(err) == cmdline.ExitFailed {
 				refused++
 				fmt.Fprintf(env.Stderr, "bc-add: %q refused: %v\n", truncate(msg, 40), err)
 				return nil
@@ -92,7 +111,7 @@ func (c *AddCLI) run(ctx context.Context, env *cli.Env) error {
 		}
 	}
 	if refused > 0 {
-		return cli.Failed(fmt.Errorf("the node refused %d message(s)", refused))
+		return cmdline.Failed(fmt.Errorf("the node refused %d message(s)", refused))
 	}
 	return nil
 }
@@ -124,7 +143,7 @@ func truncate(s string, n int) string {
 
 // GetCLI is bc-get's command line.
 type GetCLI struct {
-	cli.Common
+	cmdline.Common
 	nodeFlags
 	What []string `arg:"" name:"what" help:"chain | neighbours | data | health | block N|HASH | status ID" completion:"chain,neighbours,data,health,block,status"`
 	JSON bool     `help:"Print JSON even on a terminal (it is the default when stdout is not one)."`
@@ -133,16 +152,16 @@ type GetCLI struct {
 // GetMain runs bc-get and returns its exit code.
 func GetMain(args []string) int {
 	var c GetCLI
-	return cli.Main("bc-get", "Read from a bc node (the seed's `blockchain get`): JSON for pipes, tables on a terminal. `bc-get chain | bc-verify` verifies a node's chain.",
-		&c, &c.Common, args, c.run)
+	return cmdline.Main(cmdline.Program{Name: "bc-get", Description: "Read from a bc node (the seed's `blockchain get`): JSON for pipes, tables on a terminal. `bc-get chain | bc-verify` verifies a node's chain.",
+		Grammar: &c, Common: &c.Common}, args, c.run)
 }
 
-func (c *GetCLI) run(ctx context.Context, env *cli.Env) error {
-	cl, err := New(c.Node, c.Timeout)
+func (c *GetCLI) run(ctx context.Context, env *cmdline.Env) error {
+	cl, err := c.client()
 	if err != nil {
 		return err
 	}
-	human := !c.JSON && cli.IsTerminal(env.Stdout)
+	human := !c.JSON && cmdline.IsTerminal(env.Stdout)
 	what, args := c.What[0], c.What[1:]
 	want := func(n int, usage string) error {
 		if len(args) != n {

@@ -13,8 +13,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/bc-chain/bc/pkg/cli"
-	"github.com/bc-chain/bc/pkg/peer"
+	"github.com/bc-chain/bc/pkg/cmdline"
+	"github.com/bc-chain/bc/pkg/node"
 )
 
 // DefaultNode is the node the clients talk to unless told otherwise.
@@ -30,9 +30,10 @@ type Client struct {
 	http *http.Client
 }
 
-// New returns a client of node, given in any of the seed's address forms.
-func New(node string, timeout time.Duration) (*Client, error) {
-	a, err := peer.ParseAddr(node)
+// New returns a client of the node at addr, given in any of the seed's
+// address forms.
+func New(addr string, timeout time.Duration) (*Client, error) {
+	a, err := node.ParseAddr(addr)
 	if err != nil {
 		return nil, fmt.Errorf("--node: %w", err)
 	}
@@ -55,16 +56,16 @@ func (e *APIError) Error() string {
 func ExitCode(err error) int {
 	var ae *APIError
 	if errors.As(err, &ae) && ae.Code >= 400 && ae.Code < 500 {
-		return cli.ExitFailed
+		return cmdline.ExitFailed
 	}
-	return cli.ExitUsage
+	return cmdline.ExitUsage
 }
 
 func wrap(err error) error {
 	if err == nil {
 		return nil
 	}
-	return &cli.ExitError{Code: ExitCode(err), Err: err}
+	return &cmdline.ExitError{Code: ExitCode(err), Err: err}
 }
 
 // do sends a request and returns the response of a 2xx answer; other

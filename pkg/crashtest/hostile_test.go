@@ -18,7 +18,7 @@ import (
 	"github.com/bc-chain/bc/pkg/internal/chaintest"
 	"github.com/bc-chain/bc/pkg/internal/nodetest"
 	"github.com/bc-chain/bc/pkg/internal/proctest"
-	"github.com/bc-chain/bc/pkg/peer"
+	nodefile "github.com/bc-chain/bc/pkg/node"
 	"github.com/bc-chain/bc/pkg/store"
 	"github.com/bc-chain/bc/pkg/strategy"
 )
@@ -98,7 +98,7 @@ func TestJunkNeighbourList(t *testing.T) {
 	})
 	n.start(c, "bc-gossip", append([]string{"--peers", fake.addr, "--advertise", n.addr()}, fastGossip...)...)
 	time.Sleep(5 * time.Second)
-	bk, err := peer.ReadBook(n.dir())
+	bk, err := nodefile.ReadBook(n.dir())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,12 +107,12 @@ func TestJunkNeighbourList(t *testing.T) {
 	}
 	for _, k := range bk.Known {
 		h := k.Addr.Host()
-		if k.Addr == peer.Addr(n.addr()) || strings.HasPrefix(h, "169.254.") || h == "0.0.0.0" || strings.HasPrefix(h, "224.") || h == "255.255.255.255" || strings.HasPrefix(h, "fe80") {
+		if k.Addr == nodefile.Addr(n.addr()) || strings.HasPrefix(h, "169.254.") || h == "0.0.0.0" || strings.HasPrefix(h, "224.") || h == "255.255.255.255" || strings.HasPrefix(h, "fe80") {
 			t.Fatalf("kept %s", k.Addr)
 		}
 	}
 	for _, a := range bk.Neighbours {
-		if a == peer.Addr(n.addr()) {
+		if a == nodefile.Addr(n.addr()) {
 			t.Fatal("the node took itself as a neighbour")
 		}
 	}

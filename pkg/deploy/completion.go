@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"github.com/alecthomas/kong"
+
+	"github.com/bc-chain/bc/pkg/cli"
 )
 
 // Bash returns a Bash completion script for the binary name whose command
@@ -13,7 +15,7 @@ import (
 // enum values, directory and file arguments, subcommands and the words a
 // positional argument takes (tag completion:"a,b,c").
 func Bash(name string, grammar any) (string, error) {
-	k, err := kong.New(grammar, kong.Name(name), kong.Vars{"default_dir": "", "version": ""}, kong.Exit(func(int) {}))
+	k, err := kong.New(grammar, kong.Name(name), cli.Vars(name, grammar), kong.Exit(func(int) {}))
 	if err != nil {
 		return "", err
 	}

@@ -13,6 +13,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/alecthomas/kong"
+
 	"github.com/bc-chain/bc/pkg/chain"
 	"github.com/bc-chain/bc/pkg/cli"
 	"github.com/bc-chain/bc/pkg/pow"
@@ -30,10 +32,10 @@ type CLI struct {
 	Network        string            `help:"Network name of a new chain (default: bc); must match the genesis of an existing one." env:"BC_NETWORK" placeholder:"NAME"`
 	Option         map[string]uint64 `help:"Strategy option of a new chain, NAME=VALUE (e.g. n=2048 for scrypt); repeatable." placeholder:"NAME=VALUE"`
 	Threads        int               `help:"Search threads; 0 means one per CPU." env:"BC_THREADS" default:"0"`
-	MaxMessages    int               `help:"Most messages per block (1 mines one message per block, like the seed)." env:"BC_MAX_MESSAGES" default:"100"`
+	MaxMessages    int               `help:"Most messages per block (1 mines one message per block, like the seed)." env:"BC_MAX_MESSAGES" default:"${max_messages}"`
 	ListStrategies bool              `help:"List the strategy plugins found, with their descriptions, and exit."`
-	Rescan         time.Duration     `help:"Safety-net rescan interval of the chain directory (file events do the real work)." default:"5s" env:"BC_RESCAN"`
-	PluginTimeout  time.Duration     `help:"A search whose attempt count does not grow for this long is taken for a hung plugin, which is restarted." default:"30s" env:"BC_PLUGIN_TIMEOUT"`
+	Rescan         time.Duration     `help:"Safety-net rescan interval of the chain directory (file events do the real work)." default:"${rescan}" env:"BC_RESCAN"`
+	PluginTimeout  time.Duration     `help:"A search whose attempt count does not grow for this long is taken for a hung plugin, which is restarted." default:"${plugin_timeout}" env:"BC_PLUGIN_TIMEOUT"`
 }
 
 // Main runs bc-mine with args and returns its exit code.
@@ -41,6 +43,11 @@ func Main(args []string) int {
 	var c CLI
 	return cli.Main("bc-mine", "Mine pending messages of a chain directory into blocks, with the chain's proof-of-work plugin.",
 		&c, &c.Common, args, c.run)
+}
+
+// Vars gives the defaults of the flags, kept in Go constants.
+func (c *CLI) Vars() kong.Vars {
+	return kong.Vars{"max_messages": fmt.Sprint(DefaultMaxMessages), "rescan": store.DefaultPoll.String(), "plugin_timeout": DefaultPluginTimeout.String()}
 }
 
 func (c *CLI) run(ctx context.Context, env *cli.Env) error {

@@ -18,7 +18,7 @@ import (
 	"github.com/bc-chain/bc/pkg/chain"
 	"github.com/bc-chain/bc/pkg/internal/chaintest"
 	"github.com/bc-chain/bc/pkg/internal/proctest"
-	"github.com/bc-chain/bc/pkg/miner"
+	"github.com/bc-chain/bc/pkg/node"
 	"github.com/bc-chain/bc/pkg/store"
 	"github.com/bc-chain/bc/pkg/strategy"
 )
@@ -190,7 +190,7 @@ func TestDaemon(t *testing.T) {
 			t.Fatalf("plugin %d survived its host's SIGTERM", pid)
 		}
 	}
-	st, ok := miner.ReadStatus(d)
+	st, ok := node.ReadMinerStatus(d)
 	if !ok || st.Running || st.Blocks < 3 {
 		t.Fatalf("status file: %+v %v", st, ok)
 	}

@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/bc-chain/bc/pkg/node"
 	"github.com/bc-chain/bc/pkg/store"
 )
 
@@ -62,7 +63,7 @@ func (g *Gossiper) peersShareFull() bool {
 // to their text), new here and in the chain, up to maxCount messages and
 // maxBytes of text from this peer, and within the peers' share. It returns
 // how many it stored.
-func (g *Gossiper) takePending(ctx context.Context, from Addr, offered []store.PendingEntry, maxCount, maxBytes int) (int, error) {
+func (g *Gossiper) takePending(ctx context.Context, from node.Addr, offered []store.PendingEntry, maxCount, maxBytes int) (int, error) {
 	g.pmu.Lock()
 	g.refreshPendingLocked()
 	c := g.pending.Counts()

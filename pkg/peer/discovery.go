@@ -1,6 +1,8 @@
 package peer
 
 import (
+	"github.com/bc-chain/bc/pkg/node"
+
 	"context"
 	"net"
 	"sort"
@@ -61,7 +63,7 @@ func (g *Gossiper) probe(ctx context.Context, n target) bool {
 // resolved IP, at every dial. When the book is full, an address never
 // reached makes room (see evictUnproven), so junk cannot lock out good
 // addresses for ever.
-func (g *Gossiper) learn(from Addr, addrs []string) {
+func (g *Gossiper) learn(from node.Addr, addrs []string) {
 	trust := hostScope(from)
 	now := time.Now()
 	g.mu.Lock()
@@ -78,17 +80,17 @@ func (g *Gossiper) learn(from Addr, addrs []string) {
 		if taken >= g.cfg.LearnPerPeer || len(g.learned) >= g.cfg.LearnPerMin {
 			break
 		}
-		a, err := ParseAddr(raw)
-		if err != nil || a == g.cfg.Advertise || a == from || g.book.known(a) != nil || g.book.IsRemoved(a, now) {
+		a, err := node.ParseAddr(raw)
+		if err != nil || a == g.cfg.Advertise || a == from || g.book.Lookup(a) != nil || g.book.IsRemoved(a, now) {
 			continue
 		}
 		if ip := net.ParseIP(a.Host()); ip != nil && !mayDial(trust, ip) {
 			continue
 		}
-		if len(g.book.Known) >= g.cfg.MaxKnown && !g.book.evictUnproven() {
+		if len(g.book.Known) >= g.cfg.MaxKnown && !g.book.EvictUnproven() {
 			break // every known address has answered once: keep them
 		}
-		g.book.Known = append(g.book.Known, Known{Addr: a, From: from, Trust: trust.String(), Added: now.UnixMilli()})
+		g.book.Known = append(g.book.Known, node.Known{Addr: a, From: from, Trust: trust.String(), Added: now.UnixMilli()})
 		g.learned = append(g.learned, now)
 		taken++
 	}
@@ -100,9 +102,9 @@ func (g *Gossiper) fill(ctx context.Context) {
 	now := time.Now()
 	g.mu.Lock()
 	room := g.cfg.MaxNeighbours - len(g.book.Neighbours)
-	var cands []Known
+	var cands []node.Known
 	for _, k := range g.book.Known {
-		if !g.book.isNeighbour(k.Addr) && k.Banned < now.UnixMilli() && !g.book.IsRemoved(k.Addr, now) &&
+		if !g.book.IsNeighbour(k.Addr) && k.Banned < now.UnixMilli() && !g.book.IsRemoved(k.Addr, now) &&
 			k.Addr != g.cfg.Advertise && retryDue(k, now) {
 			cands = append(cands, k)
 		}
@@ -126,7 +128,7 @@ func (g *Gossiper) fill(ctx context.Context) {
 			continue
 		}
 		g.mu.Lock()
-		if !g.book.isNeighbour(k.Addr) {
+		if !g.book.IsNeighbour(k.Addr) {
 			g.book.Neighbours = append(g.book.Neighbours, k.Addr)
 			room--
 		}
@@ -138,7 +140,7 @@ func (g *Gossiper) fill(ctx context.Context) {
 
 // retryDue spaces out the retries of failing addresses: 20 s, 40 s, 80 s,
 // ... up to an hour after the last failure.
-func retryDue(k Known, now time.Time) bool {
+func retryDue(k node.Known, now time.Time) bool {
 	if k.Failures == 0 {
 		return true
 	}
@@ -146,43 +148,43 @@ func retryDue(k Known, now time.Time) bool {
 	return now.Sub(time.UnixMilli(k.LastFail)) >= wait
 }
 
-func (g *Gossiper) trust(a Addr) Scope {
+func (g *Gossiper) trust(a node.Addr) Scope {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	return g.book.trustOf(a)
+	return trustOf(&g.book, a)
 }
 
 // ok records a successful contact.
-func (g *Gossiper) ok(a Addr) {
+func (g *Gossiper) ok(a node.Addr) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if k := g.book.known(a); k != nil {
+	if k := g.book.Lookup(a); k != nil {
 		k.Failures, k.LastOK, k.Reason = 0, time.Now().UnixMilli(), ""
 	}
 }
 
 // failed records a failed contact; a neighbour that fails MaxFailures times
 // in a row is dropped (and tried again later from the known list).
-func (g *Gossiper) failed(a Addr, err error) {
+func (g *Gossiper) failed(a node.Addr, err error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	k := g.book.entry(a)
+	k := g.book.Entry(a)
 	k.Failures++
 	k.LastFail = time.Now().UnixMilli()
 	k.Reason = describe(err)
-	if k.Failures >= g.cfg.MaxFailures && g.book.isNeighbour(a) && k.Trust != ScopeConfigured.String() {
-		g.book.dropNeighbour(a)
+	if k.Failures >= g.cfg.MaxFailures && g.book.IsNeighbour(a) && k.Trust != ScopeConfigured.String() {
+		g.book.DropNeighbour(a)
 		g.log.Info("dropped a neighbour that keeps failing", "peer", a, "failures", k.Failures, "error", err)
 	}
 }
 
 // ban drops a peer and leaves it alone for d.
-func (g *Gossiper) ban(a Addr, d time.Duration, reason string) {
+func (g *Gossiper) ban(a node.Addr, d time.Duration, reason string) {
 	g.mu.Lock()
-	k := g.book.entry(a)
+	k := g.book.Entry(a)
 	k.Banned, k.Reason = time.Now().Add(d).UnixMilli(), reason
-	wasNeighbour := g.book.isNeighbour(a)
-	g.book.dropNeighbour(a)
+	wasNeighbour := g.book.IsNeighbour(a)
+	g.book.DropNeighbour(a)
 	g.stats.InvalidPeers++
 	g.mu.Unlock()
 	if wasNeighbour {
@@ -195,17 +197,17 @@ func (g *Gossiper) ban(a Addr, d time.Duration, reason string) {
 func (g *Gossiper) saveBook(ctx context.Context) {
 	g.mu.Lock()
 	mine := g.book
-	mine.Neighbours = append([]Addr(nil), g.book.Neighbours...)
-	mine.Known = append([]Known(nil), g.book.Known...)
+	mine.Neighbours = append([]node.Addr(nil), g.book.Neighbours...)
+	mine.Known = append([]node.Known(nil), g.book.Known...)
 	g.mu.Unlock()
-	err := UpdateBook(ctx, g.dir, func(b *Book) error {
+	err := node.UpdateBook(ctx, g.dir, func(b *node.Book) error {
 		now := time.Now()
 		removed := b.Removed
 		*b = mine
 		b.Removed = removed
 		for _, r := range removed {
 			if r.Until > now.UnixMilli() {
-				b.Remove(r.Addr, time.UnixMilli(r.Until).Add(-RemovalBan))
+				b.Remove(r.Addr, time.UnixMilli(r.Until).Add(-node.RemovalBan))
 			}
 		}
 		g.mu.Lock()

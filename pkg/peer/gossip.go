@@ -14,14 +14,15 @@ import (
 	"time"
 
 	"github.com/bc-chain/bc/pkg/chain"
+	"github.com/bc-chain/bc/pkg/node"
 	"github.com/bc-chain/bc/pkg/store"
 	"github.com/bc-chain/bc/pkg/validate"
 )
 
 // Config tunes a Gossiper. The intervals default to the seed's.
 type Config struct {
-	Peers         []Addr // given by the operator
-	Advertise     Addr   // this node's own reachable address ("" if none)
+	Peers         []node.Addr // given by the operator
+	Advertise     node.Addr   // this node's own reachable address ("" if none)
 	MaxNeighbours int
 	GossipEvery   time.Duration // discovery (the seed's gossip job): 20 s
 	SyncEvery     time.Duration // chain sync fallback: 10 s
@@ -51,6 +52,29 @@ type Config struct {
 	Rescan            time.Duration
 }
 
+// Defaults of Config, the seed's where it had one; bc-gossip's flags show
+// the same values.
+const (
+	DefaultMaxNeighbours     = 3
+	DefaultGossipEvery       = 20 * time.Second
+	DefaultSyncEvery         = 10 * time.Second
+	DefaultDataEvery         = 5 * time.Second
+	DefaultTimeout           = 5 * time.Second
+	DefaultPageBlocks        = 1000
+	DefaultMaxFailures       = 3
+	DefaultBanInvalid        = 10 * time.Minute
+	DefaultBanGenesis        = time.Hour
+	DefaultLearnPerPeer      = 16
+	DefaultLearnPerMin       = 64
+	DefaultMaxKnown          = 256
+	DefaultMaxReorgBytes     = 256 << 20
+	DefaultAnnounceEvery     = time.Second
+	DefaultPullMessages      = 1000
+	DefaultPullBytes         = 1 << 20
+	DefaultMaxPulledMessages = 50_000
+	DefaultMaxPulledBytes    = 8 << 20
+)
+
 // Defaults fills the zero fields.
 func (c *Config) Defaults() {
 	set := func(d *time.Duration, v time.Duration) {
@@ -63,27 +87,27 @@ func (c *Config) Defaults() {
 			*i = v
 		}
 	}
-	seti(&c.MaxNeighbours, 3)
-	set(&c.GossipEvery, 20*time.Second)
-	set(&c.SyncEvery, 10*time.Second)
-	set(&c.DataEvery, 5*time.Second)
-	set(&c.Timeout, 5*time.Second)
-	seti(&c.PageBlocks, 1000)
-	seti(&c.MaxFailures, 3)
-	set(&c.BanInvalid, 10*time.Minute)
-	set(&c.BanGenesis, time.Hour)
-	seti(&c.LearnPerPeer, 16)
-	seti(&c.LearnPerMin, 64)
-	seti(&c.MaxKnown, 256)
+	seti(&c.MaxNeighbours, DefaultMaxNeighbours)
+	set(&c.GossipEvery, DefaultGossipEvery)
+	set(&c.SyncEvery, DefaultSyncEvery)
+	set(&c.DataEvery, DefaultDataEvery)
+	set(&c.Timeout, DefaultTimeout)
+	seti(&c.PageBlocks, DefaultPageBlocks)
+	seti(&c.MaxFailures, DefaultMaxFailures)
+	set(&c.BanInvalid, DefaultBanInvalid)
+	set(&c.BanGenesis, DefaultBanGenesis)
+	seti(&c.LearnPerPeer, DefaultLearnPerPeer)
+	seti(&c.LearnPerMin, DefaultLearnPerMin)
+	seti(&c.MaxKnown, DefaultMaxKnown)
 	if c.MaxReorgBytes <= 0 {
-		c.MaxReorgBytes = 256 << 20
+		c.MaxReorgBytes = DefaultMaxReorgBytes
 	}
 	set(&c.SyncBudget, 3*c.Timeout)
-	set(&c.AnnounceEvery, time.Second)
-	seti(&c.PullMessages, 1000)
-	seti(&c.PullBytes, 1<<20)
-	seti(&c.MaxPulledMessages, 50_000)
-	seti(&c.MaxPulledBytes, 8<<20)
+	set(&c.AnnounceEvery, DefaultAnnounceEvery)
+	seti(&c.PullMessages, DefaultPullMessages)
+	seti(&c.PullBytes, DefaultPullBytes)
+	seti(&c.MaxPulledMessages, DefaultMaxPulledMessages)
+	seti(&c.MaxPulledBytes, DefaultMaxPulledBytes)
 	set(&c.Rescan, store.DefaultPoll)
 }
 
@@ -100,17 +124,17 @@ type Gossiper struct {
 	nodeID  string
 
 	mu       sync.Mutex
-	book     Book
-	stats    Status
+	book     node.Book
+	stats    node.GossipStatus
 	learned  []time.Time // times of recent learnings (rate limit)
 	announce chan struct{}
-	syncReq  chan Addr // a peer to sync with, "" for every neighbour
+	syncReq  chan node.Addr // a peer to sync with, "" for every neighbour
 	inbox    chan struct{}
 	lastSent chain.Hash
 	// lastStatus is the status last written (Updated left zero).
-	lastStatus Status
+	lastStatus node.GossipStatus
 	// peers is what this run knows of each peer's conduct (see score.go).
-	peers map[Addr]*peerState
+	peers map[node.Addr]*peerState
 	// lastAll is when a sync with every neighbour was last started.
 	lastAll time.Time
 
@@ -138,8 +162,8 @@ func New(d *store.Dir, v validate.Verifier, cfg Config) (*Gossiper, error) {
 	g := &Gossiper{
 		dir: d, log: d.Log(), cfg: cfg, client: NewClient(cfg.Timeout), verify: v,
 		params: view.Params(), genesis: view.Genesis(), view: view, nodeID: id,
-		announce: make(chan struct{}, 1), syncReq: make(chan Addr, 64), inbox: make(chan struct{}, 1),
-		peers: map[Addr]*peerState{}, pending: d.NewPendingSet(view),
+		announce: make(chan struct{}, 1), syncReq: make(chan node.Addr, 64), inbox: make(chan struct{}, 1),
+		peers: map[node.Addr]*peerState{}, pending: d.NewPendingSet(view),
 	}
 	if err := g.loadBook(); err != nil {
 		view.Close()
@@ -159,15 +183,15 @@ func (g *Gossiper) Close() {
 
 // loadBook reads the neighbour list and adds the configured peers.
 func (g *Gossiper) loadBook() error {
-	return UpdateBook(context.Background(), g.dir, func(b *Book) error {
+	return node.UpdateBook(context.Background(), g.dir, func(b *node.Book) error {
 		for _, p := range g.cfg.Peers {
 			if p == g.cfg.Advertise {
 				continue
 			}
-			k := b.entry(p)
+			k := b.Entry(p)
 			k.From, k.Failures, k.Banned, k.Reason = "", 0, 0, ""
 			k.Trust = ScopeConfigured.String()
-			if !b.isNeighbour(p) {
+			if !b.IsNeighbour(p) {
 				b.Neighbours = append(b.Neighbours, p)
 			}
 		}
@@ -179,7 +203,7 @@ func (g *Gossiper) loadBook() error {
 }
 
 // Stats returns the counters.
-func (g *Gossiper) Stats() Status {
+func (g *Gossiper) Stats() node.GossipStatus {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	s := g.stats
@@ -193,14 +217,14 @@ func (g *Gossiper) neighbours() []target {
 	defer g.mu.Unlock()
 	out := make([]target, 0, len(g.book.Neighbours))
 	for _, a := range g.book.Neighbours {
-		out = append(out, target{addr: a, trust: g.book.trustOf(a)})
+		out = append(out, target{addr: a, trust: trustOf(&g.book, a)})
 	}
 	return out
 }
 
 // target is a peer with the trust its address was learned under.
 type target struct {
-	addr  Addr
+	addr  node.Addr
 	trust Scope
 }
 
@@ -271,7 +295,7 @@ func (g *Gossiper) onFiles(changed map[string]bool) {
 		g.poke(g.announce)
 	}
 	if all || changed[store.NeighboursFile] {
-		if b, err := ReadBook(g.dir); err == nil {
+		if b, err := node.ReadBook(g.dir); err == nil {
 			g.mu.Lock()
 			g.book = b
 			g.mu.Unlock()
@@ -297,7 +321,7 @@ func (g *Gossiper) poke(ch chan struct{}) {
 
 // requestSync asks the sync loop to sync with peer ("" for every
 // neighbour).
-func (g *Gossiper) requestSync(peer Addr) {
+func (g *Gossiper) requestSync(peer node.Addr) {
 	select {
 	case g.syncReq <- peer:
 	default:
@@ -312,7 +336,7 @@ func (g *Gossiper) syncLoop(ctx context.Context) {
 	t := time.NewTicker(g.cfg.SyncEvery)
 	defer t.Stop()
 	for {
-		var peer Addr
+		var peer node.Addr
 		select {
 		case <-ctx.Done():
 			return
@@ -325,7 +349,7 @@ func (g *Gossiper) syncLoop(ctx context.Context) {
 
 // startSyncs starts a sync with peer, or with every neighbour that has
 // none in flight.
-func (g *Gossiper) startSyncs(ctx context.Context, only Addr) {
+func (g *Gossiper) startSyncs(ctx context.Context, only node.Addr) {
 	if _, _, err := g.view.Refresh(); err != nil {
 		g.log.Warn("cannot read the chain", "error", err)
 		return
@@ -366,10 +390,10 @@ func (g *Gossiper) announceLoop(ctx context.Context) {
 		if tip.Hash == g.lastSent {
 			continue
 		}
-		a := Announcement{From: g.cfg.Advertise, Genesis: g.genesis, Height: tip.Index, Hash: tip.Hash}
+		a := node.Announcement{From: g.cfg.Advertise, Genesis: g.genesis, Height: tip.Index, Hash: tip.Hash}
 		first := uint64(0)
-		if tip.Index+1 > MaxAnnouncedBlocks {
-			first = tip.Index + 1 - MaxAnnouncedBlocks
+		if tip.Index+1 > node.MaxAnnouncedBlocks {
+			first = tip.Index + 1 - node.MaxAnnouncedBlocks
 		}
 		_ = g.view.Lines(max(first, 1), tip.Index, func(_ uint64, line []byte) error {
 			a.Blocks = append(a.Blocks, string(line))
@@ -441,7 +465,7 @@ func (g *Gossiper) writeStatus(running bool) {
 	}
 	cur := st
 	st.Updated = time.Now().UnixMilli()
-	if err := g.dir.WriteJSON(StatusFile, st); err != nil {
+	if err := g.dir.WriteJSON(node.GossipStatusFile, st); err != nil {
 		g.log.Debug("cannot write the status file", "error", err)
 		return
 	}
@@ -451,7 +475,7 @@ func (g *Gossiper) writeStatus(running bool) {
 }
 
 // hostScope returns the scope of an address's host as it resolves now.
-func hostScope(a Addr) Scope {
+func hostScope(a node.Addr) Scope {
 	ips, err := net.LookupIP(a.Host())
 	if err != nil || len(ips) == 0 {
 		return ScopePublic

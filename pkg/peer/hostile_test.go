@@ -13,7 +13,7 @@ import (
 	"github.com/bc-chain/bc/pkg/internal/fakepeer"
 	"github.com/bc-chain/bc/pkg/internal/nodetest"
 	"github.com/bc-chain/bc/pkg/internal/proctest"
-	"github.com/bc-chain/bc/pkg/peer"
+	"github.com/bc-chain/bc/pkg/node"
 	"github.com/bc-chain/bc/pkg/store"
 	"github.com/bc-chain/bc/pkg/strategy"
 )
@@ -50,7 +50,7 @@ func chainOf(t *testing.T, n *nodetest.Node) *chaintest.Builder {
 
 // banned returns the ban reason of addr in the node's book, or "".
 func banned(n *nodetest.Node, addr string) string {
-	b, err := peer.ReadBook(n.Dir())
+	b, err := node.ReadBook(n.Dir())
 	if err != nil {
 		return ""
 	}
@@ -351,22 +351,22 @@ func TestAddressBookEvictsJunk(t *testing.T) {
 	fake.SetNeighbours(junk)
 	n.StartGossip([]string{fake.Addr}, "--max-known", "32", "--learn-per-minute", "1000", "--max-neighbours", "2")
 	proctest.Eventually(t, 20*time.Second, "the book to fill with junk", func() bool {
-		b, _ := peer.ReadBook(n.Dir())
+		b, _ := node.ReadBook(n.Dir())
 		return len(b.Known) >= 32
 	})
 	// Now the peer also offers a good address, among fresh junk.
 	fake.SetNeighbours(append([]string{good.Addr()}, junk[5000:]...))
 	proctest.Eventually(t, 40*time.Second, "the good address to become a neighbour", func() bool {
-		b, _ := peer.ReadBook(n.Dir())
+		b, _ := node.ReadBook(n.Dir())
 		return bytes.Contains(b.Encode(), []byte(`"neighbours": [`)) && containsAddr(b.Neighbours, good.Addr())
 	})
-	b, _ := peer.ReadBook(n.Dir())
+	b, _ := node.ReadBook(n.Dir())
 	if len(b.Known) > 32+2 {
 		t.Fatalf("%d addresses known with --max-known 32", len(b.Known))
 	}
 }
 
-func containsAddr(list []peer.Addr, a string) bool {
+func containsAddr(list []node.Addr, a string) bool {
 	for _, x := range list {
 		if string(x) == a {
 			return true

@@ -1,6 +1,8 @@
 package peer
 
 import (
+	"github.com/bc-chain/bc/pkg/node"
+
 	"bytes"
 	"context"
 	"errors"
@@ -12,7 +14,7 @@ import (
 )
 
 func TestParseAddr(t *testing.T) {
-	good := map[string]Addr{
+	good := map[string]node.Addr{
 		"localhost":                 "127.0.0.1:12345",
 		"localhost:8080":            "127.0.0.1:8080",
 		"http://localhost:12346":    "127.0.0.1:12346",
@@ -24,19 +26,19 @@ func TestParseAddr(t *testing.T) {
 		" 192.168.1.2:3 ":           "192.168.1.2:3",
 	}
 	for in, want := range good {
-		got, err := ParseAddr(in)
+		got, err := node.ParseAddr(in)
 		if err != nil || got != want {
-			t.Errorf("ParseAddr(%q) = %q, %v; want %q", in, got, err, want)
+			t.Errorf("node.ParseAddr(%q) = %q, %v; want %q", in, got, err, want)
 		}
 	}
 	for _, bad := range []string{"", "host:0", "host:70000", "host:x", "https://h", "http://h/path", "http://u@h", "bad_host", "-x.org", "a..b"} {
-		if got, err := ParseAddr(bad); err == nil {
-			t.Errorf("ParseAddr(%q) = %q, want an error", bad, got)
+		if got, err := node.ParseAddr(bad); err == nil {
+			t.Errorf("node.ParseAddr(%q) = %q, want an error", bad, got)
 		}
 	}
-	list, err := ParseList("localhost, 127.0.0.1:12345,,http://b:1")
+	list, err := node.ParseList("localhost, 127.0.0.1:12345,,http://b:1")
 	if err != nil || fmt.Sprint(list) != "[127.0.0.1:12345 b:1]" {
-		t.Fatalf("ParseList = %v, %v", list, err)
+		t.Fatalf("node.ParseList = %v, %v", list, err)
 	}
 }
 
@@ -74,7 +76,7 @@ func TestDialPolicy(t *testing.T) {
 func TestLearnLimits(t *testing.T) {
 	g := &Gossiper{cfg: Config{Advertise: "127.0.0.1:12345"}}
 	g.cfg.Defaults()
-	g.book.Removed = []Removed{{Addr: "127.0.0.1:7", Until: time.Now().Add(time.Hour).UnixMilli()}}
+	g.book.Removed = []node.Removed{{Addr: "127.0.0.1:7", Until: time.Now().Add(time.Hour).UnixMilli()}}
 	var junk []string
 	for i := 0; i < 100; i++ {
 		junk = append(junk, fmt.Sprintf("127.0.0.1:%d", 20000+i))
@@ -95,7 +97,7 @@ func TestLearnLimits(t *testing.T) {
 		for j := 0; j < 16; j++ {
 			more = append(more, fmt.Sprintf("127.0.%d.%d:1", i, j+1))
 		}
-		g.learn(Addr(fmt.Sprintf("127.0.0.%d:1", i)), more)
+		g.learn(node.Addr(fmt.Sprintf("127.0.0.%d:1", i)), more)
 	}
 	if n := len(g.book.Known); n > g.cfg.LearnPerMin {
 		t.Fatalf("learned %d addresses in a minute, cap %d", n, g.cfg.LearnPerMin)
@@ -130,7 +132,7 @@ func TestClientGuards(t *testing.T) {
 	}
 	go srv.Serve(l)
 	defer srv.Close()
-	a := Addr(l.Addr().String())
+	a := node.Addr(l.Addr().String())
 	c := NewClient(2 * time.Second)
 	ctx := context.Background()
 	var v map[string]any

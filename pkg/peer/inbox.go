@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/bc-chain/bc/pkg/chain"
+	"github.com/bc-chain/bc/pkg/node"
 	"github.com/bc-chain/bc/pkg/store"
 	"github.com/bc-chain/bc/pkg/validate"
 )
@@ -58,7 +59,7 @@ func (g *Gossiper) processInbox(ctx context.Context) {
 		if err != nil || len(data) > maxInboxFile {
 			continue
 		}
-		var a Announcement
+		var a node.Announcement
 		if json.Unmarshal(data, &a) != nil || a.Check() != nil || a.Genesis != g.genesis {
 			continue
 		}
@@ -67,7 +68,7 @@ func (g *Gossiper) processInbox(ctx context.Context) {
 }
 
 // takeAnnouncement applies one announcement, or asks for a sync.
-func (g *Gossiper) takeAnnouncement(ctx context.Context, a Announcement) {
+func (g *Gossiper) takeAnnouncement(ctx context.Context, a node.Announcement) {
 	if _, _, err := g.view.Refresh(); err != nil {
 		return
 	}
@@ -97,7 +98,7 @@ func (g *Gossiper) localTip(mine chain.Summary) validate.Tip {
 
 // announceDue rate-limits the syncs announcements start: per sender, and
 // for announcements of non-neighbours ("") all together.
-func (g *Gossiper) announceDue(sender Addr) bool {
+func (g *Gossiper) announceDue(sender node.Addr) bool {
 	now := time.Now()
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -116,15 +117,15 @@ func (g *Gossiper) announceDue(sender Addr) bool {
 	return true
 }
 
-func (g *Gossiper) isNeighbour(a Addr) bool {
+func (g *Gossiper) isNeighbour(a node.Addr) bool {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	return g.book.isNeighbour(a)
+	return g.book.IsNeighbour(a)
 }
 
 // applyAnnounced appends announced blocks that extend the local tip, after
 // checking them. It reports whether the chain now has the announced tip.
-func (g *Gossiper) applyAnnounced(ctx context.Context, a Announcement) bool {
+func (g *Gossiper) applyAnnounced(ctx context.Context, a node.Announcement) bool {
 	tip := g.view.Tip()
 	var lines [][]byte
 	var s chain.Summary

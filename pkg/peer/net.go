@@ -1,6 +1,8 @@
 package peer
 
 import (
+	"github.com/bc-chain/bc/pkg/node"
+
 	"bytes"
 	"context"
 	"encoding/json"
@@ -25,18 +27,6 @@ const (
 	// may be dialled whatever they resolve to, special addresses excepted.
 	ScopeConfigured Scope = -1
 )
-
-func (s Scope) String() string {
-	switch s {
-	case ScopeConfigured:
-		return "configured"
-	case ScopeLoopback:
-		return "loopback"
-	case ScopePrivate:
-		return "private"
-	}
-	return "public"
-}
 
 // special reports addresses that are never dialled: unspecified, link-local
 // (such as the cloud metadata address 169.254.169.254), multicast and
@@ -135,7 +125,7 @@ func (c *Client) Close() { c.http.CloseIdleConnections() }
 
 // PeerError is an answer from a peer that is not what was asked for.
 type PeerError struct {
-	Addr Addr
+	Addr node.Addr
 	Op   string
 	Code int
 	Err  error
@@ -154,11 +144,11 @@ func (e *PeerError) Unwrap() error { return e.Err }
 var errTooLarge = errors.New("answer larger than its limit")
 
 // get fetches path from a, decodes at most limit bytes of JSON into v.
-func (c *Client) get(ctx context.Context, a Addr, trust Scope, path string, limit int64, v any) error {
+func (c *Client) get(ctx context.Context, a node.Addr, trust Scope, path string, limit int64, v any) error {
 	return c.do(ctx, a, trust, http.MethodGet, path, nil, limit, v)
 }
 
-func (c *Client) do(ctx context.Context, a Addr, trust Scope, method, path string, body []byte, limit int64, v any) error {
+func (c *Client) do(ctx context.Context, a node.Addr, trust Scope, method, path string, body []byte, limit int64, v any) error {
 	ctx, cancel := context.WithTimeout(withTrust(ctx, trust), c.Timeout)
 	defer cancel()
 	var rd io.Reader
@@ -227,20 +217,48 @@ type remotePage struct {
 	More    bool              `json:"more"`
 }
 
-func (c *Client) health(ctx context.Context, a Addr, trust Scope) (remoteHealth, error) {
+func (c *Client) health(ctx context.Context, a node.Addr, trust Scope) (remoteHealth, error) {
 	var h remoteHealth
 	err := c.get(ctx, a, trust, "/health", maxHealthBytes, &h)
 	return h, err
 }
 
-func (c *Client) blocksFrom(ctx context.Context, a Addr, trust Scope, from uint64, limit int) (remotePage, error) {
+func (c *Client) blocksFrom(ctx context.Context, a node.Addr, trust Scope, from uint64, limit int) (remotePage, error) {
 	var p remotePage
 	err := c.get(ctx, a, trust, "/blocks?from="+strconv.FormatUint(from, 10)+"&limit="+strconv.Itoa(limit), maxBlocksBytes, &p)
 	return p, err
 }
 
-func (c *Client) blocksBefore(ctx context.Context, a Addr, trust Scope, before uint64, limit int) (remotePage, error) {
+func (c *Client) blocksBefore(ctx context.Context, a node.Addr, trust Scope, before uint64, limit int) (remotePage, error) {
 	var p remotePage
 	err := c.get(ctx, a, trust, "/blocks?before="+strconv.FormatUint(before, 10)+"&limit="+strconv.Itoa(limit), maxBlocksBytes, &p)
 	return p, err
+}
+
+// String is the name of a scope as the book records it (Known.Trust).
+func (s Scope) String() string {
+	switch s {
+	case ScopeConfigured:
+		return node.TrustConfigured
+	case ScopeLoopback:
+		return node.TrustLoopback
+	case ScopePrivate:
+		return node.TrustPrivate
+	}
+	return node.TrustPublic
+}
+
+// trustOf returns the dial trust of a in b (public when unknown).
+func trustOf(b *node.Book, a node.Addr) Scope {
+	if k := b.Lookup(a); k != nil {
+		switch k.Trust {
+		case node.TrustConfigured:
+			return ScopeConfigured
+		case node.TrustLoopback:
+			return ScopeLoopback
+		case node.TrustPrivate:
+			return ScopePrivate
+		}
+	}
+	return ScopePublic
 }

@@ -17,7 +17,7 @@ import (
 	"github.com/bc-chain/bc/pkg/chain"
 	"github.com/bc-chain/bc/pkg/internal/chaintest"
 	"github.com/bc-chain/bc/pkg/internal/proctest"
-	"github.com/bc-chain/bc/pkg/peer"
+	"github.com/bc-chain/bc/pkg/node"
 	"github.com/bc-chain/bc/pkg/store"
 	"github.com/bc-chain/bc/pkg/strategy"
 )
@@ -163,9 +163,9 @@ func (n *testNode) verify() {
 	}
 }
 
-func (n *testNode) gossipStatus() peer.Status {
+func (n *testNode) gossipStatus() node.GossipStatus {
 	d, _ := store.Open(n.dir, store.Options{})
-	st, _ := peer.ReadStatus(d)
+	st, _ := node.ReadGossipStatus(d)
 	return st
 }
 

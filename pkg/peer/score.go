@@ -1,6 +1,8 @@
 package peer
 
 import (
+	"github.com/bc-chain/bc/pkg/node"
+
 	"math"
 	"time"
 )
@@ -41,7 +43,7 @@ type peerState struct {
 }
 
 // peerLocked returns a's state, creating it (g.mu held).
-func (g *Gossiper) peerLocked(a Addr) *peerState {
+func (g *Gossiper) peerLocked(a node.Addr) *peerState {
 	ps := g.peers[a]
 	if ps == nil {
 		ps = &peerState{refused: map[string]time.Time{}}
@@ -51,7 +53,7 @@ func (g *Gossiper) peerLocked(a Addr) *peerState {
 }
 
 // beginSync marks a sync with a in flight; false if one already is.
-func (g *Gossiper) beginSync(a Addr) bool {
+func (g *Gossiper) beginSync(a node.Addr) bool {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	ps := g.peerLocked(a)
@@ -62,7 +64,7 @@ func (g *Gossiper) beginSync(a Addr) bool {
 	return true
 }
 
-func (g *Gossiper) endSync(a Addr) {
+func (g *Gossiper) endSync(a node.Addr) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.peerLocked(a).syncing = false
@@ -70,7 +72,7 @@ func (g *Gossiper) endSync(a Addr) {
 
 // misbehave adds points to a's score and bans it once the score reaches
 // BanScore. It reports whether a was banned.
-func (g *Gossiper) misbehave(a Addr, points int, why string) bool {
+func (g *Gossiper) misbehave(a node.Addr, points int, why string) bool {
 	now := time.Now()
 	g.mu.Lock()
 	ps := g.peerLocked(a)
@@ -94,14 +96,14 @@ func (g *Gossiper) misbehave(a Addr, points int, why string) bool {
 }
 
 // refuse remembers that a's fork ending at tip was refused.
-func (g *Gossiper) refuse(a Addr, tip string) {
+func (g *Gossiper) refuse(a node.Addr, tip string) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.peerLocked(a).refused[tip] = time.Now().Add(refusalMemory)
 }
 
 // refused reports whether a's fork ending at tip was refused lately.
-func (g *Gossiper) refused(a Addr, tip string) bool {
+func (g *Gossiper) refused(a node.Addr, tip string) bool {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	ps := g.peerLocked(a)

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/bc-chain/bc/pkg/chain"
+	"github.com/bc-chain/bc/pkg/node"
 	"github.com/bc-chain/bc/pkg/store"
 	"github.com/bc-chain/bc/pkg/validate"
 )
@@ -100,7 +101,7 @@ func (g *Gossiper) takeForkMessages(ctx context.Context, p target, lines [][]byt
 // fork has lasted two sync rounds and SettlesTie names this node: exactly
 // one side acts, and the other then adopts the longer chain. (The
 // fork-choice rule itself stays: a tie keeps the local chain.)
-func (g *Gossiper) settleTie(peer Addr, theirs chain.Hash) {
+func (g *Gossiper) settleTie(peer node.Addr, theirs chain.Hash) {
 	ours := g.view.Tip().Hash
 	g.mu.Lock()
 	ps := g.peerLocked(peer)
@@ -124,7 +125,7 @@ func (g *Gossiper) settleTie(peer Addr, theirs chain.Hash) {
 }
 
 // forgetTie drops a standing tie with peer.
-func (g *Gossiper) forgetTie(peer Addr) {
+func (g *Gossiper) forgetTie(peer node.Addr) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.peerLocked(peer).tie = nil

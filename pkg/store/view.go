@@ -159,7 +159,16 @@ func (v *View) follow(path string, cur os.FileInfo) (Change, bool, error) {
 // by one that has no valid genesis or another genesis than the chain the
 // view follows: a directory never changes its chain, so the view keeps the
 // chain it had and reports this until the file is put right.
-var ErrForeignChain = errors.New("the chain file was replaced by a foreign or damaged chain")
+var ErrForeignChain error = failure("the chain file was replaced by a foreign or damaged chain")
+
+// failure is an error that means "the work failed" (exit code 1): a chain
+// that does not verify, not an I/O problem.
+type failure string
+
+func (f failure) Error() string { return string(f) }
+
+// Failure marks the error for the exit-code table (see cmdline.ExitCode).
+func (f failure) Failure() bool { return true }
 
 // reload indexes a new file from the start (v.mu held). If the new file
 // does not start with the genesis the view had, the view keeps its old
@@ -521,7 +530,7 @@ func (v *View) state() (gen, height uint64) {
 const AuditEvery = 10 * time.Minute
 
 // ErrTampered is wrapped by a TamperError.
-var ErrTampered = errors.New("the chain file changed on disk where it was already verified")
+var ErrTampered error = failure("the chain file changed on disk where it was already verified")
 
 // TamperError says which block of the chain file changed in place after it
 // was verified: someone edited the file (or the disk is failing).

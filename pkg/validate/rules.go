@@ -125,6 +125,9 @@ func (e *RuleError) Error() string {
 
 func (e *RuleError) Unwrap() error { return e.Err }
 
+// Failure marks a broken rule as "the work failed" (exit code 1).
+func (e *RuleError) Failure() bool { return true }
+
 // AsRuleError returns the *RuleError in err's chain, or nil.
 func AsRuleError(err error) *RuleError {
 	var re *RuleError

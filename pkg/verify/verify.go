@@ -14,6 +14,8 @@ import (
 	"os"
 	"time"
 
+	"github.com/alecthomas/kong"
+
 	"github.com/bc-chain/bc/pkg/chain"
 	"github.com/bc-chain/bc/pkg/cli"
 	"github.com/bc-chain/bc/pkg/validate"
@@ -27,7 +29,7 @@ type CLI struct {
 	Quiet     bool          `short:"q" help:"Print nothing; the exit code tells."`
 	Progress  string        `help:"Progress bar on stderr: auto (when stderr is a terminal and the input is large), always or never." default:"auto" enum:"auto,always,never"`
 	Genesis   string        `help:"Require this genesis hash (64 hex digits)." placeholder:"HASH"`
-	MaxFuture time.Duration `help:"How far ahead of this machine's clock a block timestamp may be." default:"2h"`
+	MaxFuture time.Duration `help:"How far ahead of this machine's clock a block timestamp may be." default:"${max_future}"`
 }
 
 // Main runs bc-verify with args and returns its exit code.
@@ -35,6 +37,11 @@ func Main(args []string) int {
 	var c CLI
 	return cli.Main("bc-verify", "Verify bc chains: every block's format, hash, link and proof of work. Exit 0 when all are valid, 1 when one is not, 2 on usage or I/O errors.",
 		&c, &c.Common, args, c.run)
+}
+
+// Vars gives the defaults of the flags, kept in Go constants.
+func (c *CLI) Vars() kong.Vars {
+	return kong.Vars{"max_future": validate.DefaultMaxFuture.String()}
 }
 
 // Report is the outcome for one input (the --json output).

@@ -1,8 +1,9 @@
-package peer
+package node
 
 import (
 	"encoding/json"
 	"testing"
+	"time"
 )
 
 // FuzzParseAddr: addresses parse or are refused; a parsed address is
@@ -50,7 +51,7 @@ func FuzzBook(f *testing.F) {
 		if json.Unmarshal(data, &b) != nil {
 			return
 		}
-		b.Remove("127.0.0.1:1", testNow)
+		b.Remove("127.0.0.1:1", time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC))
 		var back Book
 		if err := json.Unmarshal(b.Encode(), &back); err != nil {
 			t.Fatalf("an edited book does not decode: %v", err)

@@ -1,4 +1,4 @@
-package peer
+package node
 
 import (
 	"context"
@@ -47,6 +47,14 @@ type Removed struct {
 	Addr  Addr  `json:"addr"`
 	Until int64 `json:"until"`
 }
+
+// Trust levels recorded with each known address (see Known.Trust).
+const (
+	TrustConfigured = "configured"
+	TrustLoopback   = "loopback"
+	TrustPrivate    = "private"
+	TrustPublic     = "public"
+)
 
 // RemovalBan is how long an address removed by an administrator stays out.
 const RemovalBan = time.Hour
@@ -111,8 +119,8 @@ func UpdateBook(ctx context.Context, d *store.Dir, fn func(b *Book) error) error
 // Remove takes a from the neighbours and known addresses and keeps it out
 // for RemovalBan. It reports whether a was a neighbour or known.
 func (b *Book) Remove(a Addr, now time.Time) bool {
-	found := b.isNeighbour(a) || b.known(a) != nil
-	b.dropNeighbour(a)
+	found := b.IsNeighbour(a) || b.Lookup(a) != nil
+	b.DropNeighbour(a)
 	b.Known = slices.DeleteFunc(b.Known, func(k Known) bool { return k.Addr == a })
 	until := now.Add(RemovalBan).UnixMilli()
 	for i := range b.Removed {
@@ -136,8 +144,8 @@ func (b *Book) IsRemoved(a Addr, now time.Time) bool {
 	return false
 }
 
-// known returns the entry of a, or nil.
-func (b *Book) known(a Addr) *Known {
+// Lookup returns the entry of a, or nil.
+func (b *Book) Lookup(a Addr) *Known {
 	for i := range b.Known {
 		if b.Known[i].Addr == a {
 			return &b.Known[i]
@@ -146,39 +154,25 @@ func (b *Book) known(a Addr) *Known {
 	return nil
 }
 
-// entry returns the entry of a, adding one (public trust) if a is unknown.
-func (b *Book) entry(a Addr) *Known {
-	if k := b.known(a); k != nil {
+// Entry returns the entry of a, adding one (public trust) if a is unknown.
+func (b *Book) Entry(a Addr) *Known {
+	if k := b.Lookup(a); k != nil {
 		return k
 	}
-	b.Known = append(b.Known, Known{Addr: a, Trust: ScopePublic.String()})
+	b.Known = append(b.Known, Known{Addr: a, Trust: TrustPublic})
 	return &b.Known[len(b.Known)-1]
 }
 
-func (b *Book) isNeighbour(a Addr) bool { return slices.Contains(b.Neighbours, a) }
+// IsNeighbour reports whether a is a neighbour.
+func (b *Book) IsNeighbour(a Addr) bool { return slices.Contains(b.Neighbours, a) }
 
-// trustOf returns the dial trust of a (public when unknown).
-func (b *Book) trustOf(a Addr) Scope {
-	if k := b.known(a); k != nil {
-		switch k.Trust {
-		case "configured":
-			return ScopeConfigured
-		case "loopback":
-			return ScopeLoopback
-		case "private":
-			return ScopePrivate
-		}
-	}
-	return ScopePublic
-}
-
-// evictUnproven makes room for a new address: it drops the known address
+// EvictUnproven makes room for a new address: it drops the known address
 // that has least shown to be a node, among those never reached (LastOK
 // zero) and neither configured nor a neighbour: the most failures first,
 // then the oldest learned, banned ones last (their ban is worth keeping).
 // Addresses that answered once (like Bitcoin's "tried" table) are never
 // evicted for a newcomer. It reports whether it dropped one.
-func (b *Book) evictUnproven() bool {
+func (b *Book) EvictUnproven() bool {
 	worst := -1
 	worse := func(i, j int) bool { // whether Known[i] goes before Known[j]
 		ki, kj := &b.Known[i], &b.Known[j]
@@ -192,7 +186,7 @@ func (b *Book) evictUnproven() bool {
 	}
 	for i := range b.Known {
 		k := &b.Known[i]
-		if k.LastOK != 0 || k.Trust == ScopeConfigured.String() || b.isNeighbour(k.Addr) {
+		if k.LastOK != 0 || k.Trust == TrustConfigured || b.IsNeighbour(k.Addr) {
 			continue
 		}
 		if worst < 0 || worse(i, worst) {
@@ -206,7 +200,7 @@ func (b *Book) evictUnproven() bool {
 	return true
 }
 
-// dropNeighbour removes a from the neighbours (it stays known).
-func (b *Book) dropNeighbour(a Addr) {
+// DropNeighbour removes a from the neighbours (it stays known).
+func (b *Book) DropNeighbour(a Addr) {
 	b.Neighbours = slices.DeleteFunc(b.Neighbours, func(n Addr) bool { return n == a })
 }
