@@ -11,7 +11,7 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 # package at a time so that they do not share the cores.
 BOUND_PKGS  := ./pkg/api ./pkg/peer
 
-.PHONY: all build test fuzz run bench soak lint proto clean help
+.PHONY: all build test fuzz run bench soak lint mutate proto clean help
 
 all: build
 
@@ -38,6 +38,9 @@ soak: build ## the long crash test: 1000 SIGKILLs of a loaded node's daemons (KI
 
 bench: build ## run the benchmarks and write the report
 	./contrib/bench.sh
+
+mutate: ## break each rule of contrib/mutate/mutations.txt in turn and report any the tests miss (NAME=one)
+	$(GO) run ./contrib/mutate $(if $(NAME),-only $(NAME))
 
 lint: ## gofmt, go vet, staticcheck
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }

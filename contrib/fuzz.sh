@@ -10,9 +10,9 @@ targets=(
 	./pkg/chain:FuzzLineReader
 	./pkg/validate:FuzzVerifyReader
 	./pkg/store:FuzzParsePendingLine
-	./pkg/peer:FuzzParseAddr
-	./pkg/peer:FuzzAnnouncement
-	./pkg/peer:FuzzBook
+	./pkg/node:FuzzParseAddr
+	./pkg/node:FuzzAnnouncement
+	./pkg/node:FuzzBook
 	./pkg/verify:FuzzVerify
 	./pkg/api:FuzzHandlers
 	./pkg/client:FuzzPrintHuman

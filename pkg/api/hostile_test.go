@@ -222,6 +222,7 @@ func TestEventStreamsCapHolds(t *testing.T) {
 	n, _ := servedNode(t, 10, "--max-event-clients", strconv.Itoa(max))
 	d := n.Dir()
 	big := strings.Repeat("y", 4000)
+	start, total := time.Now(), 0
 	for round := 0; round < 4; round++ {
 		opened := 0
 		for i := 0; i < 2*max; i++ {
@@ -234,13 +235,20 @@ func TestEventStreamsCapHolds(t *testing.T) {
 				conn.Close()
 			}
 		}
-		// 2,000 pending events of 4 KB: more than any socket buffer holds.
-		var es []store.PendingEntry
-		for i := 0; i < 2000; i++ {
-			es = append(es, store.PendingEntry{ID: chain.NewMessageID(big), Message: big, Received: 1})
+		// 2,000 pending events of 4 KB, in batches (bc-serve publishes at
+		// most 256 per refresh): more than any socket buffer and than a
+		// subscriber's 256 events of slack hold.
+		for batch := 0; batch < 10; batch++ {
+			var es []store.PendingEntry
+			for i := 0; i < 200; i++ {
+				m := fmt.Sprint(round, batch, i, big)
+				es = append(es, store.PendingEntry{ID: chain.NewMessageID(m), Message: m, Received: 1})
+			}
+			nodetest.Must(t, d.AddPending(context.Background(), es))
+			time.Sleep(50 * time.Millisecond)
 		}
-		nodetest.Must(t, d.AddPending(context.Background(), es))
-		time.Sleep(time.Second)
+		time.Sleep(500 * time.Millisecond)
+		total += opened
 		streams := n.Metric("bc_event_clients")
 		goroutines := n.Metric("go_goroutines")
 		t.Logf("round %d: %d streams opened, %v held, %v goroutines", round, opened, streams, goroutines)
@@ -250,6 +258,11 @@ func TestEventStreamsCapHolds(t *testing.T) {
 		if goroutines > 60 {
 			t.Fatalf("%v goroutines in bc-serve with %d event streams allowed", goroutines, max)
 		}
+	}
+	// The streams dropped for being slow are still blocked in a write (the
+	// deadline is 10 s away): no slot may have been given again meanwhile.
+	if el := time.Since(start); total > max && el < 9*time.Second {
+		t.Fatalf("%d streams opened in %v with a cap of %d: dropped streams gave their slots back while their handlers still wrote", total, el, max)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -13,6 +14,8 @@ import (
 
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
+
+	"github.com/bc-chain/bc/pkg/internal/nodetest"
 )
 
 // chromium returns Debian's Chromium, or skips the test saying how to get it.
@@ -42,11 +45,12 @@ func artifactDir(t *testing.T) string {
 // A real browser: load the UI, add a message through the form and see it
 // become a block without reloading; hostile messages show as text and run
 // nothing.
-func TestBrowserUI(t *testing.T) {
+// browser starts headless Chromium for the test and returns its context
+// and a count of the JavaScript dialogs pages opened (dismissed).
+func browser(t *testing.T) (context.Context, *atomic.Int32) {
 	exe := chromium(t)
-	n := startNode(t, true, 14)
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
+	t.Cleanup(cancel)
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(exe), chromedp.NoSandbox, chromedp.Headless, chromedp.DisableGPU,
 		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
@@ -54,10 +58,9 @@ func TestBrowserUI(t *testing.T) {
 		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1280, 1000),
 	)
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
-	defer cancelAlloc()
+	t.Cleanup(cancelAlloc)
 	bctx, cancelBrowser := chromedp.NewContext(allocCtx)
-	defer cancelBrowser()
-
+	t.Cleanup(cancelBrowser)
 	var dialogs atomic.Int32
 	must(t, chromedp.Listen(bctx, func(ev any) {
 		if _, ok := ev.(*page.EventJavascriptDialogOpening); ok {
@@ -67,7 +70,44 @@ func TestBrowserUI(t *testing.T) {
 			}()
 		}
 	}))
+	return bctx, &dialogs
+}
 
+// Hostile messages while they are pending (no miner runs): the pending
+// list shows them as text, whether loaded with the page or arriving live.
+func TestBrowserUIPendingIsText(t *testing.T) {
+	bctx, dialogs := browser(t)
+	n := nodetest.New(t).Node("pending", 14)
+	if _, e, code := n.Run("", "bc-mine", "--once", "--difficulty", "14"); code != 0 {
+		t.Fatalf("bc-mine --once (to create the chain): %s", e)
+	}
+	n.Start("bc-serve")
+	const loaded = `<img src=x onerror="window.__pwned=1;alert(1)"> pending & <b>bold?</b>`
+	const live = `<script>window.__pwned=2</script><img src=y onerror="window.__pwned=3">`
+	n.Add(loaded)
+	must(t, chromedp.Do(bctx, chromedp.Navigate(n.URL()+"/"), chromedp.WaitVisible(chromedp.CSS(`#live`))))
+	waitText(t, bctx, "#live", "live")
+	n.Add(live)
+	waitFor(t, bctx, `document.querySelectorAll('#pending li').length >= 2`)
+	shown, err := chromedp.Run(bctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll('#pending li')].map(li => li.textContent)`))
+	must(t, err)
+	for _, msg := range []string{loaded, live} {
+		if !slices.Contains(shown, msg) {
+			t.Errorf("the pending list does not show %q as text; it shows %q", msg, shown)
+		}
+	}
+	injected, err := chromedp.Run(bctx, chromedp.Evaluate[int](`document.querySelectorAll('#pending img, #pending script, #pending b').length`))
+	must(t, err)
+	pwned, err := chromedp.Run(bctx, chromedp.Evaluate[bool](`window.__pwned !== undefined`))
+	must(t, err)
+	if injected != 0 || pwned || dialogs.Load() != 0 {
+		t.Fatalf("a pending message was interpreted as HTML: %d elements, pwned %v, %d dialogs", injected, pwned, dialogs.Load())
+	}
+}
+
+func TestBrowserUI(t *testing.T) {
+	bctx, dialogs := browser(t)
+	n := startNode(t, true, 14)
 	const hostile = `<img src=x onerror="window.__pwned=1;alert(1)"> & <b>bold?</b>`
 	must(t, chromedp.Do(bctx,
 		chromedp.Navigate(n.url+"/"),

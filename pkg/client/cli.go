@@ -13,6 +13,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/bc-chain/bc/pkg/chain"
 	"github.com/bc-chain/bc/pkg/cmdline"
@@ -264,7 +266,7 @@ func printHuman(w io.Writer, what string, raw []byte) error {
 			fmt.Fprintln(w, "(no neighbours)")
 		}
 		for _, n := range doc.Neighbours {
-			fmt.Fprintln(w, n)
+			fmt.Fprintln(w, printable(n))
 		}
 	case "data":
 		var doc struct {
@@ -280,7 +282,7 @@ func printHuman(w io.Writer, what string, raw []byte) error {
 		}
 		fmt.Fprintln(w, "ID\tRECEIVED\tMESSAGE")
 		for _, d := range doc.Data {
-			fmt.Fprintf(w, "%s\t%s\t%s\n", d.ID, time.UnixMilli(d.Received).Format(time.DateTime), oneLine(d.Message))
+			fmt.Fprintf(w, "%s\t%s\t%s\n", printable(d.ID), time.UnixMilli(d.Received).Format(time.DateTime), oneLine(d.Message))
 		}
 		fmt.Fprintf(w, "(%d pending)\n", doc.Length)
 	case "block":
@@ -301,9 +303,9 @@ func printHuman(w io.Writer, what string, raw []byte) error {
 			return err
 		}
 		if st.Status == "mined" && st.Block != nil {
-			fmt.Fprintf(w, "%s\tin block %d (%d confirmation%s)\n", st.ID, *st.Block, st.Confirmations, plural(st.Confirmations))
+			fmt.Fprintf(w, "%s\tin block %d (%d confirmation%s)\n", printable(st.ID), *st.Block, st.Confirmations, plural(st.Confirmations))
 		} else {
-			fmt.Fprintf(w, "%s\t%s\n", st.ID, st.Status)
+			fmt.Fprintf(w, "%s\t%s\n", printable(st.ID), printable(st.Status))
 		}
 	default: // health
 		var m map[string]any
@@ -317,7 +319,7 @@ func printHuman(w io.Writer, what string, raw []byte) error {
 		sort.Strings(keys)
 		for _, k := range keys {
 			v, _ := json.Marshal(m[k])
-			fmt.Fprintf(w, "%s\t%s\n", k, strings.Trim(string(v), `"`))
+			fmt.Fprintf(w, "%s\t%s\n", printable(k), printable(strings.Trim(string(v), `"`)))
 		}
 	}
 	return nil
@@ -340,5 +342,25 @@ func messages(ms []chain.Message) string {
 
 // oneLine keeps a message on its table row.
 func oneLine(s string) string {
-	return strings.NewReplacer("\n", `\n`, "\r", `\r`, "\t", `\t`).Replace(truncate(s, 100))
+	return printable(strings.NewReplacer("\n", `\n`, "\r", `\r`, "\t", `\t`).Replace(truncate(s, 100)))
+}
+
+// printable escapes what a node sends that a terminal would act on rather
+// than show: control characters (ESC starts the sequences that move the
+// cursor, rewrite the title or the screen), invisible formatting
+// characters such as bidi overrides, and invalid UTF-8. A hostile node
+// cannot write to the user's terminal through bc-get.
+func printable(s string) string {
+	var b strings.Builder
+	for i, r := range s {
+		switch {
+		case r == utf8.RuneError && !strings.HasPrefix(s[i:], "\uFFFD"):
+			fmt.Fprintf(&b, `\x%02x`, s[i])
+		case r < 0x20 || r == 0x7f || r >= 0x80 && r < 0xa0 || unicode.Is(unicode.Cf, r):
+			fmt.Fprintf(&b, `\u%04x`, r)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
 }

@@ -343,10 +343,18 @@ func TestSIGKILL(t *testing.T) {
 		}
 		all = append(all, addPending(t, d, msgs...)...)
 		proc := b.Start(t, "bc-mine", "--dir", path, "--max-messages", "1")
-		time.Sleep(time.Duration(50+rng.IntN(300)) * time.Millisecond)
+		// The plugin's process, seen while its host lives.
+		var plugins []int
+		proctest.Eventually(t, 10*time.Second, "bc-mine's plugin to start", func() bool {
+			plugins = proctest.Children(proc.PID())
+			return len(plugins) > 0
+		})
+		time.Sleep(time.Duration(rng.IntN(300)) * time.Millisecond)
 		proc.Kill()
-		for _, pid := range proctest.Children(proc.PID()) {
-			t.Fatalf("plugin %d of a killed bc-mine is still its child", pid)
+		for _, pid := range plugins {
+			proctest.Eventually(t, 5*time.Second, fmt.Sprintf("plugin %d to end with its killed host", pid), func() bool {
+				return !proctest.Alive(pid)
+			})
 		}
 		verifyDir(t, b, path)
 	}

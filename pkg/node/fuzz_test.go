@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"testing"
 	"time"
+
+	"github.com/bc-chain/bc/pkg/chain"
 )
 
 // FuzzParseAddr: addresses parse or are refused; a parsed address is
@@ -28,17 +30,35 @@ func FuzzParseAddr(f *testing.F) {
 }
 
 // FuzzAnnouncement: any announcement body decodes and is checked without
-// panicking.
+// panicking; one that passes is within the limits Check promises, and
+// passes again once written and read back (as the inbox does).
 func FuzzAnnouncement(f *testing.F) {
 	f.Add([]byte(`{"from":"127.0.0.1:1","genesis":"` + zeros + `","height":3,"hash":"` + ones + `","blocks":["{}"]}`))
 	f.Add([]byte(`{"height":-1}`))
 	f.Add([]byte(`{"hash":"zz"}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		var a Announcement
-		if json.Unmarshal(body, &a) != nil {
+		if json.Unmarshal(body, &a) != nil || a.Check() != nil {
 			return
 		}
-		_ = a.Check()
+		if a.Hash.IsZero() || len(a.Blocks) > MaxAnnouncedBlocks {
+			t.Fatalf("Check passed %d blocks, tip %s", len(a.Blocks), a.Hash)
+		}
+		for _, b := range a.Blocks {
+			if len(b) > chain.MaxLineBytes {
+				t.Fatalf("Check passed a block of %d bytes", len(b))
+			}
+		}
+		if a.From != "" {
+			if p, err := ParseAddr(string(a.From)); err != nil || p == "" {
+				t.Fatalf("Check passed from %q: %v", a.From, err)
+			}
+		}
+		again, _ := json.Marshal(a)
+		var b Announcement
+		if err := json.Unmarshal(again, &b); err != nil || b.Check() != nil || b.Hash != a.Hash || len(b.Blocks) != len(a.Blocks) {
+			t.Fatalf("an announcement that passed does not pass again once stored: %v", err)
+		}
 	})
 }
 

@@ -9,13 +9,11 @@ import (
 	"time"
 
 	"github.com/bc-chain/bc/pkg/chain"
-	"github.com/bc-chain/bc/pkg/internal/chaintest"
 	"github.com/bc-chain/bc/pkg/internal/fakepeer"
 	"github.com/bc-chain/bc/pkg/internal/nodetest"
 	"github.com/bc-chain/bc/pkg/internal/proctest"
 	"github.com/bc-chain/bc/pkg/node"
 	"github.com/bc-chain/bc/pkg/store"
-	"github.com/bc-chain/bc/pkg/strategy"
 )
 
 // Hostile peers: each test is one attack of the threat model (README,
@@ -35,17 +33,6 @@ func newVictim(t *testing.T) (*nodetest.Node, *fakepeer.Peer) {
 	g, err := n.Dir().ReadGenesis()
 	nodetest.Must(t, err)
 	return n, fakepeer.Start(t, g.Hash)
-}
-
-// chainOf loads a node's chain into a builder that can extend or fork it.
-func chainOf(t *testing.T, n *nodetest.Node) *chaintest.Builder {
-	t.Helper()
-	f, err := os.Open(n.File(store.ChainFile))
-	nodetest.Must(t, err)
-	defer f.Close()
-	b, err := chaintest.Load(f, strategy.Default{})
-	nodetest.Must(t, err)
-	return b
 }
 
 // banned returns the ban reason of addr in the node's book, or "".
@@ -68,7 +55,7 @@ func banned(n *nodetest.Node, addr string) string {
 func TestSquatBlockRefused(t *testing.T) {
 	n, fake := newVictim(t)
 	id := n.Add("my words")
-	squat := chainOf(t, n)
+	squat := n.Chain()
 	nb := squat.Next()
 	nb.Data = []chain.Message{{ID: id, Text: "the attacker's words"}}
 	nodetest.Must(t, squat.Append(nb)) // a valid proof of work
@@ -105,7 +92,7 @@ func TestReorgKeepsEveryMessage(t *testing.T) {
 	n.Stop("bc-mine")
 
 	// A longer fork from the genesis whose first block squats our id.
-	base := chainOf(t, n)
+	base := n.Chain()
 	squat := base.Fork(0)
 	nb := squat.Next()
 	nb.Data = []chain.Message{{ID: mine, Text: "rewritten by a peer"}}
@@ -124,7 +111,7 @@ func TestReorgKeepsEveryMessage(t *testing.T) {
 	// An honest-looking peer extends our chain with a block carrying a
 	// message we never had pending; we take it.
 	fake2 := fakepeer.Start(t, base.Blocks[0].Hash)
-	ext := chainOf(t, n)
+	ext := n.Chain()
 	carried, err := ext.Add("arrived inside a peer's block")
 	nodetest.Must(t, err)
 	fake2.SetChain(ext.Lines())
@@ -152,14 +139,26 @@ func TestReorgKeepsEveryMessage(t *testing.T) {
 	n.Verify()
 }
 
-// A peer that claims our height with a tip it cannot show (empty pages)
-// never makes us mine a tie-break block; it is scored each round and
-// banned.
+// A peer that claims our height with a tip it cannot show never makes us
+// mine a tie-break block; it is scored each round and banned. It may serve
+// nothing at all, or serve our own chain (so that a common ancestor is
+// found) while claiming a tip it does not have, one that would make us the
+// side that settles the tie.
 func TestUnprovenTieBanned(t *testing.T) {
+	t.Run("empty pages", func(t *testing.T) { unprovenTie(t, true) })
+	t.Run("our chain, another tip", func(t *testing.T) { unprovenTie(t, false) })
+}
+
+func unprovenTie(t *testing.T, empty bool) {
 	n, fake := newVictim(t)
-	tip := chainOf(t, n).Tip()
-	fake.Claim(tip.Index, strings.Repeat("ab", 32))
-	fake.EmptyPages(true)
+	n.Add("a block of our own, so that the tie is above the genesis")
+	if out, errOut, code := n.Run("", "bc-mine", "--once"); code != 0 {
+		t.Fatalf("bc-mine --once: %s %s", out, errOut)
+	}
+	tip := n.Chain().Tip()
+	fake.SetChain(n.Chain().Lines())
+	fake.Claim(tip.Index, strings.Repeat("0", 63)+"1") // smaller than ours: we would settle
+	fake.EmptyPages(empty)
 	n.Start("bc-mine")
 	n.StartGossip([]string{fake.Addr})
 	proctest.Eventually(t, 30*time.Second, "the lying peer to be banned", func() bool { return banned(n, fake.Addr) != "" })
@@ -183,7 +182,7 @@ func TestOversizedForkRefusedOnce(t *testing.T) {
 	if out, errOut, code := n.Run("", "bc-mine", "--once", "--max-messages", "1"); code != 0 {
 		t.Fatalf("bc-mine --once: %s %s", out, errOut)
 	}
-	base := chainOf(t, n)
+	base := n.Chain()
 	fork := base.Fork(0)
 	big := strings.Repeat("x", 3000)
 	for i := 0; i < 40; i++ { // about 120 KB of blocks
@@ -220,7 +219,7 @@ func TestOversizedForkRefusedOnce(t *testing.T) {
 func TestPendingFlood(t *testing.T) {
 	nodetest.Bound(t)
 	n, fake := newVictim(t)
-	fake.SetChain(chainOf(t, n).Lines())
+	fake.SetChain(n.Chain().Lines())
 	text := strings.Repeat("f", 4000)
 	round := 0
 	fake.SetData(func() []store.PendingEntry {
@@ -286,7 +285,7 @@ func TestSlowPeerDoesNotDelayHonestBlocks(t *testing.T) {
 	g, err := honest.Dir().ReadGenesis()
 	nodetest.Must(t, err)
 	slow := fakepeer.Start(t, g.Hash)
-	lie := chainOf(t, honest).Fork(0)
+	lie := honest.Chain().Fork(0)
 	nodetest.Must(t, lie.AddN(50, 1))
 	slow.SetChain(lie.Lines())
 	slow.Claim(1_000_000, lie.Tip().Hash.String())
@@ -343,7 +342,7 @@ func TestAddressBookEvictsJunk(t *testing.T) {
 	g, err := n.Dir().ReadGenesis()
 	nodetest.Must(t, err)
 	fake := fakepeer.Start(t, g.Hash)
-	fake.SetChain(chainOf(t, n).Lines())
+	fake.SetChain(n.Chain().Lines())
 	var junk []string
 	for i := 0; i < 10_000; i++ {
 		junk = append(junk, fmt.Sprintf("10.%d.%d.%d:%d", i>>16&255, i>>8&255, i&255, 1000+i%50000))
@@ -379,7 +378,7 @@ func containsAddr(list []node.Addr, a string) bool {
 // node answers 429 beyond the rate, and starts a handful of syncs, not 200.
 func TestAnnouncementFlood(t *testing.T) {
 	n, fake := newVictim(t)
-	fake.SetChain(chainOf(t, n).Lines())
+	fake.SetChain(n.Chain().Lines())
 	n.StartGossip([]string{fake.Addr})
 	time.Sleep(2 * time.Second)
 	before := fake.Hits("/health")

@@ -428,16 +428,16 @@ func (h *hostile) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func TestRejectsHostilePeers(t *testing.T) {
-	t.Run("bad proof", func(t *testing.T) { hostileChain(t, "proof") })
-	t.Run("broken link", func(t *testing.T) { hostileChain(t, "link") })
-	t.Run("other genesis", func(t *testing.T) { hostileChain(t, "genesis") })
+	t.Run("bad proof", func(t *testing.T) { hostileChain(t, "proof", "proof: proof of work") })
+	t.Run("broken link", func(t *testing.T) { hostileChain(t, "link", "previous-hash") })
+	t.Run("other genesis", func(t *testing.T) { hostileChain(t, "genesis", "another genesis") })
 	t.Run("slow", func(t *testing.T) { stallingPeer(t, "slow") })
 	t.Run("oversized", func(t *testing.T) { stallingPeer(t, "huge") })
 }
 
 // hostileChain serves a longer chain that is invalid in one way and checks
-// the node never writes it.
-func hostileChain(t *testing.T, how string) {
+// the node never writes it and drops the peer for that reason.
+func hostileChain(t *testing.T, how, reason string) {
 	bin := proctest.NewBin(t, programs...)
 	n := newNode(t, bin, "victim", 8)
 	n.startMine()
@@ -446,12 +446,14 @@ func hostileChain(t *testing.T, how string) {
 	must(t, err)
 	lines, genesis := forgedChain(t, how, 30)
 	fake := (&hostile{
-		health: fmt.Sprintf(`{"status":"ok","height":%d,"genesis":%q}`, len(lines)-1, genesis),
+		health: healthOf(lines, genesis),
 		page:   func(from int) string { return pageOf(lines, genesis, from) },
 	}).serve(t)
 	n.startGossip(fake.addr)
-	proctest.Eventually(t, 20*time.Second, "the peer to be dropped", func() bool {
-		return strings.Contains(n.procs["bc-gossip"].Output(), "dropped a peer")
+	proctest.Eventually(t, 20*time.Second, "the peer to be dropped for "+reason, func() bool {
+		out := n.procs["bc-gossip"].Output()
+		i := strings.Index(out, "dropped a peer")
+		return i >= 0 && strings.Contains(out[i:], reason)
 	})
 	after, err := os.ReadFile(n.dir + "/" + store.ChainFile)
 	must(t, err)
@@ -462,7 +464,9 @@ func hostileChain(t *testing.T, how string) {
 }
 
 // forgedChain builds a chain of length blocks on the node's genesis
-// (difficulty 8, network bc), broken as told.
+// (difficulty 8, network bc), broken as told in exactly one way: the
+// blocks after the broken one are sealed on it, so that they link to it
+// and carry valid proofs.
 func forgedChain(t *testing.T, how string, length int) ([]string, string) {
 	params := chain.Params{Version: chain.FormatVersion, Network: "bc", Strategy: "default", Difficulty: 8}
 	if how == "genesis" {
@@ -470,27 +474,38 @@ func forgedChain(t *testing.T, how string, length int) ([]string, string) {
 	}
 	b, err := chaintest.NewBuilderParams(strategy.Default{}, params)
 	must(t, err)
-	must(t, b.AddN(length, 1))
-	var lines []string
-	for i, blk := range b.Blocks {
-		c := *blk
-		if i == length/2 {
-			switch how {
-			case "proof":
-				for c.Proof++; ; c.Proof++ {
-					c.Hash = c.ComputeHash()
-					if c.Hash[0] != 0 {
-						break
-					}
-				}
-			case "link":
-				c.PrevHash = chain.Hash{1}
-				c.Hash = c.ComputeHash()
+	must(t, b.AddN(length/2-1, 1))
+	switch how {
+	case "proof": // a valid block but for its proof
+		_, err := b.Add("a block with a bad proof")
+		must(t, err)
+		c := b.Tip()
+		for c.Proof++; ; c.Proof++ {
+			if c.Hash = c.ComputeHash(); c.Hash[0] != 0 {
+				break
 			}
 		}
-		lines = append(lines, string(c.AppendJSON(nil)))
+	case "link": // a sealed block whose previous_hash is wrong
+		nb := b.Next("a block linked to nothing")
+		nb.PrevHash = chain.Hash{1}
+		must(t, b.Append(nb))
+	}
+	must(t, b.AddN(length-len(b.Blocks)+1, 1))
+	var lines []string
+	for _, blk := range b.Blocks {
+		lines = append(lines, string(blk.AppendJSON(nil)))
 	}
 	return lines, b.Blocks[0].Hash.String()
+}
+
+// healthOf is the truthful /health of a peer serving lines.
+func healthOf(lines []string, genesis string) string {
+	var s chain.Summary
+	var p chain.Parser
+	if err := p.ParseSummary([]byte(lines[len(lines)-1]), &s); err != nil {
+		panic(err)
+	}
+	return fmt.Sprintf(`{"status":"ok","height":%d,"tip":%q,"genesis":%q}`, len(lines)-1, s.Hash, genesis)
 }
 
 // pageOf answers /blocks?from=from (or ?before=-from) from lines.
@@ -518,7 +533,7 @@ func stallingPeer(t *testing.T, how string) {
 	}
 	lines, genesis := forgedChain(t, "none", 50)
 	fake := &hostile{
-		health: fmt.Sprintf(`{"status":"ok","height":%d,"genesis":%q}`, len(lines)-1, genesis),
+		health: healthOf(lines, genesis),
 		page:   func(from int) string { return pageOf(lines, genesis, from) },
 	}
 	if how == "slow" {

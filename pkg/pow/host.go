@@ -230,8 +230,9 @@ func (p *Plugin) Describe() Info { return p.info }
 // Exited reports whether the plugin process has exited.
 func (p *Plugin) Exited() bool { return p.client.Exited() }
 
-// Seal runs a whole search in one call; progress, if not nil, receives the
-// running attempt count about every progressEvery.
+// Seal runs a whole search in one call; report, if not nil, receives the
+// running attempt count as the plugin sends it (SealProgress chooses the
+// interval).
 func (p *Plugin) Seal(ctx context.Context, req SealRequest, report func(attempts uint64)) (SealResult, error) {
 	return p.SealProgress(ctx, req, 0, func(total uint64, _ time.Duration) {
 		if report != nil {

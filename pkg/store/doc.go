@@ -5,12 +5,18 @@
 //	node.lock         flock'd by every writer of node.chain, never replaced
 //	pending.jsonl     messages waiting to be mined, one JSON object per line
 //	pending.lock      shared by appenders, exclusive for compaction
-//	neighbours.json   the neighbour list (bc-gossip writes, bc-serve reads)
+//	tiebreak.json     bc-gossip's request for an empty block on a tip
 //	admin.token       bc-serve's admin token, mode 0600
 //	inbox/            announcements handed from bc-serve to bc-gossip
 //	backups/          bc-backup's timestamped copies
-//	torn/             torn or corrupt chain tails moved aside on recovery
+//	torn/             torn chain tails and damaged pending lines moved aside
 //	<daemon>.pid      one per running daemon, flock'd for its lifetime
+//	.fork-*.tmp       a fork bc-gossip is downloading
+//
+// Package node defines the files the daemons share besides these:
+// neighbours.json and neighbours.lock (the neighbour book), and the status
+// files bc-mine.status.json, bc-gossip.status.json, bc-serve.status.json.
+// No file of the directory is opened through a symlink (see safe.go).
 //
 // Writers of node.chain take node.lock for each change, never for longer, and
 // either append (one write of whole lines, then fdatasync) after checking

@@ -40,7 +40,14 @@ func TestSealVerify(t *testing.T) {
 		{Default{}, 12, func(h [chain.HeaderSize]byte, _ uint64, r pow.SealResult) bool {
 			binary.BigEndian.PutUint64(h[chain.ProofOffset:], r.Proof)
 			sum := sha256.Sum256(h[:])
-			return sum == r.WorkHash && sum[0] == 0 && sum[1]>>4 == 0
+			return sum == r.WorkHash && zeroBits(sum) >= 12
+		}},
+		// Above 16 bits, so that a search that checks a fixed part of the
+		// hash rather than the difficulty is caught.
+		{Default{}, 22, func(h [chain.HeaderSize]byte, _ uint64, r pow.SealResult) bool {
+			binary.BigEndian.PutUint64(h[chain.ProofOffset:], r.Proof)
+			sum := sha256.Sum256(h[:])
+			return sum == r.WorkHash && zeroBits(sum) >= 22
 		}},
 		{Classic{}, 3, func(_ [chain.HeaderSize]byte, prev uint64, r pow.SealResult) bool {
 			sum := sha256.Sum256([]byte(strconv.FormatUint(prev, 10) + strconv.FormatUint(r.Proof, 10)))
@@ -52,7 +59,7 @@ func TestSealVerify(t *testing.T) {
 		}},
 	}
 	for _, c := range cases {
-		name := c.s.Describe().Name
+		name := c.s.Describe().Name + "-" + strconv.Itoa(int(c.difficulty))
 		t.Run(name, func(t *testing.T) {
 			p := params(t, c.s, c.difficulty)
 			for _, threads := range []int{1, 2, 3} {
@@ -71,10 +78,17 @@ func TestSealVerify(t *testing.T) {
 				if err != nil || bad != -1 {
 					t.Fatalf("Verify of a sealed header: bad=%d err=%v", bad, err)
 				}
-				// The same proof one difficulty unit harder is (almost always) short.
 				out := make([]byte, 32)
 				if err := c.s.Hash(p, rec, out); err != nil || chain.Hash(out) != res.WorkHash {
 					t.Fatalf("Hash = %x, %v; want %s", out, err, res.WorkHash)
+				}
+				// Just above the work the proof did, Verify refuses it.
+				if c.s.Describe().Name == "default" {
+					harder := p
+					harder.Difficulty = uint32(zeroBits(res.WorkHash)) + 1
+					if bad, _, err := c.s.Verify(harder, rec); err != nil || bad != 0 {
+						t.Fatalf("Verify at difficulty %d of a proof with %d zero bits: bad=%d err=%v", harder.Difficulty, zeroBits(res.WorkHash), bad, err)
+					}
 				}
 			}
 		})
@@ -188,3 +202,18 @@ func BenchmarkSealScrypt1(b *testing.B)    { benchSeal(b, Scrypt{}, 1) }
 func BenchmarkSealScryptAll(b *testing.B)  { benchSeal(b, Scrypt{}, 0) }
 
 var _ = powsdk.CheckEvery
+
+// zeroBits counts the leading zero bits of a hash.
+func zeroBits(h [32]byte) int {
+	n := 0
+	for _, b := range h {
+		if b != 0 {
+			for ; b&0x80 == 0; b <<= 1 {
+				n++
+			}
+			return n
+		}
+		n += 8
+	}
+	return n
+}

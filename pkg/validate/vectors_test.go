@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/bc-chain/bc/pkg/chain"
 	"github.com/bc-chain/bc/pkg/internal/chaintest"
@@ -238,5 +239,32 @@ func TestCompare(t *testing.T) {
 	a, b := chain.Hash{0xa0}, chain.Hash{0xb0}
 	if validate.SettlesTie(a, b) || !validate.SettlesTie(b, a) {
 		t.Error("the larger tip hash must settle the tie, and only it")
+	}
+}
+
+// The future-timestamp rule, at its edge: a block may be up to
+// DefaultMaxFuture (2 h) ahead of the verifier's clock, not a millisecond
+// more.
+func TestFutureTimestampLimit(t *testing.T) {
+	now := time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC)
+	for _, c := range []struct {
+		ahead time.Duration
+		ok    bool
+	}{{0, true}, {time.Hour, true}, {2 * time.Hour, true}, {2*time.Hour + time.Millisecond, false}, {3 * time.Hour, false}} {
+		b := builder(t, strategy.Default{}, 8, 1)
+		b.Clock = uint64(now.Add(c.ahead).UnixMilli())
+		_, err := b.Add("from the future?")
+		must(t, err)
+		checker := validate.NewChecker(validate.Options{Now: func() time.Time { return now }})
+		var got error
+		for i, line := range b.Lines() {
+			if _, err := checker.Check(i+1, line); err != nil {
+				got = err
+				break
+			}
+		}
+		if re := validate.AsRuleError(got); c.ok && got != nil || !c.ok && (re == nil || re.Rule != validate.RuleFutureTimestamp) {
+			t.Errorf("a block %v ahead: %v", c.ahead, got)
+		}
 	}
 }

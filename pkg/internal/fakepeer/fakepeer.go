@@ -35,6 +35,7 @@ type Peer struct {
 	claimTip    string
 	delay       time.Duration
 	emptyPages  bool
+	endless     bool
 	data        func() []store.PendingEntry
 	neighbours  []string
 	hits        map[string]int
@@ -77,6 +78,13 @@ func (p *Peer) SetDelay(d time.Duration) {
 	p.delay = d
 }
 
+// Endless makes every answer start as JSON and never end.
+func (p *Peer) Endless(on bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.endless = on
+}
+
 // EmptyPages makes /blocks answer no blocks at all.
 func (p *Peer) EmptyPages(on bool) {
 	p.mu.Lock()
@@ -115,9 +123,13 @@ func (p *Peer) BytesServed() int64 {
 func (p *Peer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p.mu.Lock()
 	p.hits[r.URL.Path]++
-	delay := p.delay
+	delay, endless := p.delay, p.endless
 	p.mu.Unlock()
 	time.Sleep(delay)
+	if endless {
+		serveEndless(w, r)
+		return
+	}
 	var body []byte
 	switch r.URL.Path {
 	case "/health":
@@ -249,4 +261,16 @@ func sourceClient(ip net.IP) *http.Client {
 func SourceClient(ip net.IP) *http.Client {
 	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: ip}}
 	return &http.Client{Transport: &http.Transport{DialContext: d.DialContext, MaxIdleConnsPerHost: 16}}
+}
+
+// serveEndless starts a plausible answer and never ends it.
+func serveEndless(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = fmt.Fprintf(w, `{"blocks":["`)
+	chunk := bytes.Repeat([]byte("z"), 32<<10)
+	for r.Context().Err() == nil {
+		if _, err := w.Write(chunk); err != nil {
+			return
+		}
+	}
 }

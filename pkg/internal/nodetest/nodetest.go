@@ -18,8 +18,10 @@ import (
 	"time"
 
 	"github.com/bc-chain/bc/pkg/chain"
+	"github.com/bc-chain/bc/pkg/internal/chaintest"
 	"github.com/bc-chain/bc/pkg/internal/proctest"
 	"github.com/bc-chain/bc/pkg/store"
+	"github.com/bc-chain/bc/pkg/strategy"
 )
 
 // FastGossip are bc-gossip flags that make tests wait for seconds, not for
@@ -371,4 +373,16 @@ func Bound(t testing.TB) {
 	if RaceEnabled {
 		t.Skip("checks a time or memory bound: runs in make test's pass without the race detector")
 	}
+}
+
+// Chain loads the node's chain file into a builder that can extend or fork
+// it (with the default strategy, in this process).
+func (n *Node) Chain() *chaintest.Builder {
+	n.t.Helper()
+	f, err := os.Open(n.File(store.ChainFile))
+	Must(n.t, err)
+	defer f.Close()
+	b, err := chaintest.Load(f, strategy.Default{})
+	Must(n.t, err)
+	return b
 }
