@@ -276,7 +276,8 @@ func TestRemoveNeighbour(t *testing.T) {
 	if st, _ := os.Stat(filepath.Join(dir, store.TokenFile)); st.Mode().Perm() != 0o600 {
 		t.Fatalf("admin.token mode %v", st.Mode().Perm())
 	}
-	req, _ := http.NewRequest("DELETE", remote.url+"/neighbours/http://10.1.2.4:12345", nil)
+	local.req(t, "DELETE", "/neighbours/http://10.1.2.4:12345", "", "").expect(t, 400, "host:port")
+	req, _ := http.NewRequest("DELETE", remote.url+"/neighbours/10.1.2.4:12345", nil)
 	req.Header.Set("Authorization", "Bearer wrong")
 	resp, err := http.DefaultClient.Do(req)
 	must(t, err)

@@ -63,7 +63,7 @@ func FuzzHandlers(f *testing.F) {
 	} {
 		f.Add(c.method, c.target, c.ctype, []byte(c.body))
 	}
-	allowed := map[int]bool{200: true, 202: true, 400: true, 403: true, 404: true, 405: true, 409: true, 413: true, 414: true, 503: true}
+	allowed := map[int]bool{200: true, 202: true, 400: true, 403: true, 404: true, 405: true, 409: true, 413: true, 414: true, 429: true, 431: true, 503: true}
 	f.Fuzz(func(t *testing.T, method, target, ctype string, body []byte) {
 		if strings.HasPrefix(target, "/events") || !strings.HasPrefix(target, "/") {
 			return // streams until the client leaves; covered by TestEvents

@@ -14,6 +14,8 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"path"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -116,6 +118,7 @@ type Server struct {
 	hub       *hub
 	adds      *committer
 	metrics   *metrics
+	mux       *http.ServeMux
 	conns     *limitListener // set by Serve
 	announces *ipLimiter
 	token     string
@@ -140,6 +143,7 @@ func New(d *store.Dir, log *slog.Logger, opts Options) (*Server, error) {
 	s.node = newNodeState(d, log, h)
 	s.adds = newCommitter(d, s.node)
 	s.metrics = newMetrics(s)
+	s.mux = s.newMux()
 	s.node.refresh(nil)
 	return s, nil
 }
@@ -198,31 +202,65 @@ func (s *Server) Serve(ctx context.Context, l net.Listener, ready func()) error 
 	return err
 }
 
-// route is a request's endpoint name, for metrics and logs.
-func route(path string) string {
-	switch {
-	case path == "/" || path == "/index.html" || strings.HasPrefix(path, "/ui/"):
-		return "ui"
-	case strings.HasPrefix(path, "/neighbours/"):
-		return "/neighbours/{addr}"
-	case strings.HasPrefix(path, "/data/"):
-		return "/data/{id}"
-	case strings.HasPrefix(path, "/blocks/"):
-		return "/blocks/{ref}"
+// endpoint is one route of the API: a ServeMux pattern, the methods it
+// answers and its handler.
+type endpoint struct {
+	pattern string
+	methods []string
+	h       http.HandlerFunc
+}
+
+var (
+	read  = []string{http.MethodGet, http.MethodHead}
+	write = []string{http.MethodPut, http.MethodPost}
+)
+
+// endpoints is the one table of bc-serve's routes (see the README's table).
+func (s *Server) endpoints() []endpoint {
+	return []endpoint{
+		{"/add", write, s.serveAdd},
+		{"/chain", read, s.needChain(s.serveChain)},
+		{"/neighbours", read, s.serveNeighbours},
+		{"/neighbours/{addr...}", []string{http.MethodDelete}, s.serveRemoveNeighbour},
+		{"/data", read, s.serveData},
+		{"/data/{id...}", read, s.serveStatus},
+		{"/health", read, s.serveHealth},
+		{"/blocks", read, s.needChain(s.serveBlocks)},
+		{"/blocks/{ref...}", read, s.needChain(s.serveBlock)},
+		{"/announce", []string{http.MethodPost}, s.serveAnnounce},
+		{"/events", []string{http.MethodGet}, s.serveEvents},
+		{"/metrics", read, s.metrics.serve},
+		{"/{$}", read, s.serveUI},
+		{"/index.html", read, s.serveUI},
+		{"/ui/", read, s.serveUI},
 	}
-	switch path {
-	case "/add", "/chain", "/neighbours", "/data", "/health", "/blocks", "/announce", "/events", "/metrics":
-		return path
+}
+
+// newMux routes the endpoints; anything else gets the seed's 404.
+func (s *Server) newMux() *http.ServeMux {
+	mux := http.NewServeMux()
+	for _, e := range s.endpoints() {
+		mux.Handle(e.pattern, s.methods(e.h, e.methods...))
 	}
-	return "unknown"
+	mux.HandleFunc("/", s.notFound)
+	return mux
+}
+
+// notFound is the seed's answer, with its wording: the path without its
+// leading slash, as the seed's Flask route gave it.
+func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
+	s.reply(w, http.StatusNotFound, map[string]string{"message": fmt.Sprintf("'%s' is not a valid endpoint!", strings.TrimPrefix(r.URL.Path, "/"))})
 }
 
 // ServeHTTP routes a request, with access logging and metrics.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	rw := &statusWriter{ResponseWriter: w, rc: http.NewResponseController(w), start: start, code: http.StatusOK}
-	rt := route(r.URL.Path)
 	defer func() {
+		rt := r.Pattern // the route, for metrics: set by the mux
+		if rt == "" || rt == "/" {
+			rt = "unknown"
+		}
 		s.metrics.observe(rt, r.Method, rw.code, time.Since(start), rw.n)
 		s.log.Debug("request", "method", r.Method, "path", r.URL.Path, "status", rw.code, "bytes", rw.n,
 			"remote", r.RemoteAddr, "duration", time.Since(start).String())
@@ -231,50 +269,37 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.fail(rw, r, http.StatusRequestURITooLong, fmt.Sprintf("query is longer than %d bytes (max_query_bytes)", s.opts.MaxQueryBytes), "")
 		return
 	}
-	p := r.URL.Path
-	switch rt {
-	case "/add":
-		s.methods(rw, r, s.serveAdd, http.MethodPut, http.MethodPost)
-	case "/chain":
-		s.methods(rw, r, s.needChain(s.serveChain), http.MethodGet, http.MethodHead)
-	case "/neighbours":
-		s.methods(rw, r, s.serveNeighbours, http.MethodGet, http.MethodHead)
-	case "/neighbours/{addr}":
-		s.methods(rw, r, s.serveRemoveNeighbour, http.MethodDelete)
-	case "/data":
-		s.methods(rw, r, s.serveData, http.MethodGet, http.MethodHead)
-	case "/data/{id}":
-		s.methods(rw, r, s.serveStatus, http.MethodGet, http.MethodHead)
-	case "/health":
-		s.methods(rw, r, s.serveHealth, http.MethodGet, http.MethodHead)
-	case "/blocks":
-		s.methods(rw, r, s.needChain(s.serveBlocks), http.MethodGet, http.MethodHead)
-	case "/blocks/{ref}":
-		s.methods(rw, r, s.needChain(s.serveBlock), http.MethodGet, http.MethodHead)
-	case "/announce":
-		s.methods(rw, r, s.serveAnnounce, http.MethodPost)
-	case "/events":
-		s.methods(rw, r, s.serveEvents, http.MethodGet)
-	case "/metrics":
-		s.methods(rw, r, s.metrics.serve, http.MethodGet, http.MethodHead)
-	case "ui":
-		s.methods(rw, r, s.serveUI, http.MethodGet, http.MethodHead)
-	default:
-		// The seed's answer, with its wording.
-		s.reply(rw, http.StatusNotFound, map[string]string{"message": fmt.Sprintf("'%s' is not a valid endpoint!", strings.TrimPrefix(p, "/"))})
+	// ServeMux would redirect a path that is not clean; the seed's 404 is
+	// the answer here, as for any path that is no endpoint.
+	if p := r.URL.Path; !cleanPath(p) {
+		if strings.HasPrefix(p, "/neighbours/") {
+			s.fail(rw, r, http.StatusBadRequest, "give the neighbour as host:port or host (the http:// form does not fit in a path)", "")
+			return
+		}
+		s.notFound(rw, r)
+		return
 	}
+	s.mux.ServeHTTP(rw, r)
 }
 
-// methods runs h if the request's method is allowed, else answers 405.
-func (s *Server) methods(w http.ResponseWriter, r *http.Request, h http.HandlerFunc, allowed ...string) {
-	for _, m := range allowed {
-		if r.Method == m {
+// cleanPath reports whether ServeMux would take p as it is (and not
+// redirect it): absolute, without empty, "." or ".." segments; a trailing
+// slash is allowed.
+func cleanPath(p string) bool {
+	c := path.Clean(p)
+	return strings.HasPrefix(p, "/") && (c == p || c != "/" && c+"/" == p)
+}
+
+// methods returns h for the allowed methods, and a 405 for the others.
+func (s *Server) methods(h http.HandlerFunc, allowed ...string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if slices.Contains(allowed, r.Method) {
 			h(w, r)
 			return
 		}
+		w.Header().Set("Allow", strings.Join(allowed, ", "))
+		s.fail(w, r, http.StatusMethodNotAllowed, fmt.Sprintf("method %s is not allowed on %s (use %s)", r.Method, r.URL.Path, strings.Join(allowed, " or ")), "")
 	}
-	w.Header().Set("Allow", strings.Join(allowed, ", "))
-	s.fail(w, r, http.StatusMethodNotAllowed, fmt.Sprintf("method %s is not allowed on %s (use %s)", r.Method, r.URL.Path, strings.Join(allowed, " or ")), "")
 }
 
 // needChain answers 503 until the chain exists.
@@ -611,7 +636,7 @@ func (s *Server) serveRemoveNeighbour(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, http.StatusForbidden, "removing a neighbour needs a request from this machine or the admin token (Authorization: Bearer <token from admin.token>)", "")
 		return
 	}
-	raw := strings.TrimPrefix(r.URL.Path, "/neighbours/")
+	raw := r.PathValue("addr")
 	a, err := node.ParseAddr(raw)
 	if err != nil {
 		s.fail(w, r, http.StatusBadRequest, err.Error(), "")
@@ -652,7 +677,7 @@ func (s *Server) serveData(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) serveStatus(w http.ResponseWriter, r *http.Request) {
-	id := strings.TrimPrefix(r.URL.Path, "/data/")
+	id := r.PathValue("id")
 	if !chain.ValidID(id) {
 		s.fail(w, r, http.StatusBadRequest, "id must be a lowercase UUID (8-4-4-4-12 hex digits)", "")
 		return
@@ -762,7 +787,7 @@ var errPageFull = errors.New("page full")
 // serveBlock answers /blocks/<index> or /blocks/<hash>.
 func (s *Server) serveBlock(w http.ResponseWriter, r *http.Request) {
 	v := s.node.chainView()
-	ref := strings.TrimPrefix(r.URL.Path, "/blocks/")
+	ref := r.PathValue("ref")
 	var i uint64
 	if len(ref) == 64 {
 		h, err := chain.ParseHash(ref)

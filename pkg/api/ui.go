@@ -33,7 +33,7 @@ func (s *Server) serveUI(w http.ResponseWriter, r *http.Request) {
 	}
 	data, err := fs.ReadFile(uiFS, name)
 	if err != nil || strings.Contains(name, "..") {
-		s.reply(w, http.StatusNotFound, map[string]string{"message": "'" + strings.TrimPrefix(r.URL.Path, "/") + "' is not a valid endpoint!"})
+		s.notFound(w, r)
 		return
 	}
 	h := w.Header()

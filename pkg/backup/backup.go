@@ -330,39 +330,23 @@ func (b *Backuper) copy(src *os.File, now time.Time) (string, error) {
 	for i := 2; exists(filepath.Join(dir, name)); i++ {
 		name = fmt.Sprintf("%s-%d.chain", base, i)
 	}
-	final := filepath.Join(dir, name)
-	tmp, err := os.CreateTemp(dir, ".tmp-"+name)
+	tmp, err := b.dir.CreateAtomic(filepath.Join(store.BackupDir, name), store.FileMode)
 	if err != nil {
 		return "", err
 	}
-	defer os.Remove(tmp.Name())
-	if err := cloneOrCopy(tmp, src, b.offset); err != nil {
-		tmp.Close()
+	defer tmp.Abort()
+	if err := cloneOrCopy(tmp.File(), src, b.offset); err != nil {
 		return "", fmt.Errorf("copy the chain: %w", err)
 	}
 	// The copy must be the bytes that were verified: the file may have
 	// been changed in place since.
-	if err := b.checkIntact(tmp, b.offset); err != nil {
-		tmp.Close()
+	if err := b.checkIntact(tmp.File(), b.offset); err != nil {
 		return "", err
 	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
+	if err := tmp.Commit(); err != nil {
 		return "", err
 	}
-	if err := tmp.Chmod(store.FileMode); err != nil {
-		tmp.Close()
-		return "", err
-	}
-	if err := tmp.Close(); err != nil {
-		return "", err
-	}
-	if err := os.Rename(tmp.Name(), final); err != nil {
-		return "", err
-	}
-	if err := store.SyncDir(dir); err != nil {
-		return "", err
-	}
+	final := filepath.Join(dir, name)
 	b.log.Info("backed up the chain", "to", final, "blocks", b.blocks, "tip", b.tip.Hash.String(), "bytes", b.offset)
 	return final, nil
 }

@@ -69,7 +69,7 @@ func (c *CLI) run(ctx context.Context, env *cli.Env) error {
 		return err
 	}
 	defer inst.Unlock()
-	if err := waitForChain(ctx, dir, c.WaitChain); err != nil {
+	if err := dir.WaitForChain(ctx, c.WaitChain); err != nil {
 		return err
 	}
 	g0, err := dir.Init(ctx, nil)
@@ -99,21 +99,4 @@ func (c *CLI) run(ctx context.Context, env *cli.Env) error {
 	err = g.Run(ctx, func() { cli.Ready(env) })
 	cli.Stopping()
 	return err
-}
-
-// waitForChain waits until bc-mine created the chain (a node's daemons may
-// start in any order).
-func waitForChain(ctx context.Context, d *store.Dir, wait time.Duration) error {
-	deadline := time.Now().Add(wait)
-	for !d.HasChain() {
-		if time.Now().After(deadline) {
-			return fmt.Errorf("%s: %w after %v (start bc-mine, which creates it)", d.Path(), store.ErrNoChain, wait)
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(200 * time.Millisecond):
-		}
-	}
-	return nil
 }

@@ -221,15 +221,11 @@ func (d *Dir) moveAside(f *os.File, from, size int64, why error) (string, error)
 	if _, err := f.ReadAt(data, from); err != nil && err != io.EOF {
 		return "", fmt.Errorf("read torn tail: %w", err)
 	}
-	dir, err := d.subdir(TornDir)
-	if err != nil {
+	name := filepath.Join(TornDir, fmt.Sprintf("%s.%s.at-%d", ChainFile, time.Now().UTC().Format("20060102T150405.000000000Z"), from))
+	if err := d.WriteFileAtomic(name, data, FileMode); err != nil {
 		return "", err
 	}
-	name := fmt.Sprintf("%s.%s.at-%d", ChainFile, time.Now().UTC().Format("20060102T150405.000000000Z"), from)
-	aside := filepath.Join(dir, name)
-	if err := writeDurable(aside, data); err != nil {
-		return "", err
-	}
+	aside := d.File(name)
 	if err := f.Truncate(from); err != nil {
 		return "", fmt.Errorf("cut torn tail of %s at %d: %w", f.Name(), from, err)
 	}
@@ -239,26 +235,6 @@ func (d *Dir) moveAside(f *os.File, from, size int64, why error) (string, error)
 	d.log.Warn("moved a torn or corrupt last line of the chain aside", "file", f.Name(), "offset", from,
 		"bytes", len(data), "to", aside, "reason", why.Error())
 	return aside, nil
-}
-
-// writeDurable creates path with data and makes both durable.
-func writeDurable(path string, data []byte) error {
-	f, err := noFollow(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, FileMode)
-	if err != nil {
-		return fmt.Errorf("create %s: %w", path, err)
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("fsync %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return syncDir(filepath.Dir(path))
 }
 
 // tailOf reads the last complete line of f (size bytes long). tornFrom is
@@ -466,29 +442,3 @@ func (d *Dir) Append(ctx context.Context, prev chain.Hash, lines [][]byte) error
 
 // String names the directory for logs.
 func (d *Dir) String() string { return d.path }
-
-// copyFileDurable copies src to a new file dst and makes it durable.
-func copyFileDurable(src, dst string) error {
-	in, err := noFollow(src, os.O_RDONLY, 0)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := noFollow(dst, os.O_CREATE|os.O_EXCL|os.O_WRONLY, FileMode)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		os.Remove(dst)
-		return err
-	}
-	if err := out.Sync(); err != nil {
-		out.Close()
-		return err
-	}
-	if err := out.Close(); err != nil {
-		return err
-	}
-	return syncDir(filepath.Dir(dst))
-}

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -148,6 +149,31 @@ func syncDir(dir string) error {
 	defer f.Close()
 	if err := f.Sync(); err != nil {
 		return fmt.Errorf("fsync directory %s: %w", dir, err)
+	}
+	return nil
+}
+
+// WaitForChain waits until the directory holds a chain (a node's daemons
+// may start in any order; bc-mine creates it), logging once that it waits.
+// wait bounds the wait; 0 waits until ctx ends.
+func (d *Dir) WaitForChain(ctx context.Context, wait time.Duration) error {
+	var deadline <-chan time.Time
+	if wait > 0 {
+		t := time.NewTimer(wait)
+		defer t.Stop()
+		deadline = t.C
+	}
+	for i := 0; !d.HasChain(); i++ {
+		if i == 0 {
+			d.log.Info("waiting for a chain (bc-mine creates it)", "dir", d.path)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-deadline:
+			return fmt.Errorf("%s: %w after %v (start bc-mine, which creates it)", d.path, ErrNoChain, wait)
+		case <-time.After(200 * time.Millisecond):
+		}
 	}
 	return nil
 }

@@ -19,20 +19,40 @@ import (
 	"github.com/bc-chain/bc/pkg/chain"
 )
 
-// WriteFileAtomic replaces the named file in the directory with data:
-// temporary file in the same directory, fsync, rename, fsync of the
-// directory. Readers see the old or the new content, never a mix, and the
-// new content survives a crash once this returns.
+// WriteFileAtomic replaces the named file in the directory with data
+// (see AtomicFile). Readers see the old or the new content, never a mix,
+// and the new content survives a crash once this returns.
 func (d *Dir) WriteFileAtomic(name string, data []byte, perm os.FileMode) error {
-	path := d.File(name)
-	if err := renameio.WriteFile(path, data, perm, renameio.WithTempDir(filepath.Dir(path)), renameio.WithStaticPermissions(perm)); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
+	f, err := d.CreateAtomic(name, perm)
+	if err != nil {
+		return err
 	}
-	return syncDir(filepath.Dir(path))
+	defer f.Abort()
+	if _, err := f.Write(data); err != nil {
+		return fmt.Errorf("write %s: %w", f.path, err)
+	}
+	return f.Commit()
+}
+
+// CopyAtomic writes the first n bytes of src as the named file,
+// atomically (see AtomicFile).
+func (d *Dir) CopyAtomic(name string, src io.ReaderAt, n int64) error {
+	f, err := d.CreateAtomic(name, FileMode)
+	if err != nil {
+		return err
+	}
+	defer f.Abort()
+	if _, err := io.Copy(f, io.NewSectionReader(src, 0, n)); err != nil {
+		return fmt.Errorf("write %s: %w", f.path, err)
+	}
+	return f.Commit()
 }
 
 // AtomicFile is a file being written that replaces its destination on
-// Commit (durably) or vanishes on Abort.
+// Commit (durably) or vanishes on Abort: the one way bc writes a file
+// whole (temporary file in the same directory, fsync, rename, fsync of the
+// directory), whether it replaces one (the chain after a reorg, node.hash,
+// the small files) or creates one (a backup, a torn tail moved aside).
 type AtomicFile struct {
 	pf   *renameio.PendingFile
 	dir  string
@@ -44,6 +64,11 @@ type AtomicFile struct {
 func (d *Dir) CreateAtomic(name string, perm os.FileMode) (*AtomicFile, error) {
 	path := d.File(name)
 	dir := filepath.Dir(path)
+	if sub := filepath.Dir(filepath.Clean(name)); sub != "." {
+		if _, err := d.subdir(sub); err != nil {
+			return nil, err
+		}
+	}
 	pf, err := renameio.NewPendingFile(path, renameio.WithTempDir(dir), renameio.WithStaticPermissions(perm))
 	if err != nil {
 		return nil, fmt.Errorf("create temporary file for %s: %w", path, err)
@@ -76,24 +101,29 @@ func (a *AtomicFile) Abort() {
 }
 
 // RemoveStaleTemps deletes temporary files left by writers that crashed
-// before their rename (".<name>*" files of renameio) and forks bc-gossip
-// was downloading (".fork-*").
+// before their rename (the hidden ".<name>…" files AtomicFile writes, in
+// the directory and in backups/ and torn/) and forks bc-gossip was
+// downloading (".fork-*"), once older than olderThan. Only bc writes
+// hidden files there; others are left alone in the directory itself.
 func (d *Dir) RemoveStaleTemps(olderThan time.Duration) {
-	entries, err := os.ReadDir(d.path)
-	if err != nil {
-		return
-	}
-	for _, e := range entries {
-		n := e.Name()
-		if !strings.HasPrefix(n, ".") || e.IsDir() {
+	mine := []string{ChainFile, HashFile, PendingFile, NeighboursFile, TokenFile, TiebreakFile, "fork-", "bc-"}
+	for _, sub := range []string{"", BackupDir, TornDir} {
+		entries, err := os.ReadDir(filepath.Join(d.path, sub))
+		if err != nil {
 			continue
 		}
-		for _, base := range []string{ChainFile, HashFile, PendingFile, NeighboursFile, TokenFile, "fork-"} {
-			if strings.HasPrefix(n, "."+base) {
-				if info, err := e.Info(); err == nil && time.Since(info.ModTime()) > olderThan {
-					if os.Remove(d.File(n)) == nil {
-						d.log.Info("removed a temporary file left by a crash", "file", n)
-					}
+		for _, e := range entries {
+			n := e.Name()
+			if !strings.HasPrefix(n, ".") || !e.Type().IsRegular() {
+				continue
+			}
+			ours := sub != ""
+			for _, base := range mine {
+				ours = ours || strings.HasPrefix(n, "."+base)
+			}
+			if info, err := e.Info(); err == nil && ours && time.Since(info.ModTime()) > olderThan {
+				if os.Remove(filepath.Join(d.path, sub, n)) == nil {
+					d.log.Info("removed a temporary file left by a crash", "file", filepath.Join(sub, n))
 				}
 			}
 		}

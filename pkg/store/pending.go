@@ -299,25 +299,11 @@ func (d *Dir) CompactPending(ctx context.Context, decide func() (func(PendingEnt
 
 // quarantine copies a damaged line of the pending log into torn/, durably.
 func (d *Dir) quarantine(f *os.File, dmg PendingDamage) error {
-	dir, err := d.subdir(TornDir)
-	if err != nil {
-		return err
-	}
-	name := filepath.Join(dir, fmt.Sprintf("%s.%s.line-%d", PendingFile, time.Now().UTC().Format("20060102T150405.000000000Z"), dmg.Line))
-	out, err := os.OpenFile(name, os.O_CREATE|os.O_EXCL|os.O_WRONLY|unix.O_NOFOLLOW, FileMode)
-	if err != nil {
+	name := filepath.Join(TornDir, fmt.Sprintf("%s.%s.line-%d", PendingFile, time.Now().UTC().Format("20060102T150405.000000000Z"), dmg.Line))
+	sec := io.NewSectionReader(f, dmg.Offset, dmg.Length)
+	if err := d.CopyAtomic(name, sec, dmg.Length); err != nil {
 		return fmt.Errorf("quarantine %s line %d: %w", PendingFile, dmg.Line, err)
 	}
-	_, err = io.Copy(out, io.NewSectionReader(f, dmg.Offset, dmg.Length))
-	if err == nil {
-		err = out.Sync()
-	}
-	if cerr := out.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("quarantine %s line %d: %w", PendingFile, dmg.Line, err)
-	}
-	d.log.Warn("moved a damaged line of the pending log aside", "line", dmg.Line, "offset", dmg.Offset, "to", name, "reason", dmg.Err.Error())
-	return syncDir(dir)
+	d.log.Warn("moved a damaged line of the pending log aside", "line", dmg.Line, "offset", dmg.Offset, "to", d.File(name), "reason", dmg.Err.Error())
+	return nil
 }

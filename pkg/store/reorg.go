@@ -28,8 +28,9 @@ type ReorgSpec struct {
 	// format and links are checked here; their proofs of work are the
 	// caller's business (checked before it calls).
 	Lines io.Reader
-	// Aside, when set, is where the current chain is copied first
-	// (durably), such as a backup kept before a restore.
+	// Aside, when set, is the name in the directory (such as
+	// backups/node_<time>-before-restore.chain) where the current chain is
+	// copied first, durably.
 	Aside string
 }
 
@@ -61,7 +62,7 @@ func (d *Dir) Reorg(ctx context.Context, spec ReorgSpec) (ReorgResult, error) {
 			return err
 		}
 		if spec.Aside != "" {
-			if err := copyFileDurable(d.File(ChainFile), spec.Aside); err != nil {
+			if err := d.CopyAtomic(spec.Aside, f, end); err != nil {
 				return fmt.Errorf("keep the current chain aside: %w", err)
 			}
 		}
