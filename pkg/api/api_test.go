@@ -19,49 +19,33 @@ import (
 
 	"github.com/bc-chain/bc/pkg/api"
 	"github.com/bc-chain/bc/pkg/chain"
+	"github.com/bc-chain/bc/pkg/internal/nodetest"
 	"github.com/bc-chain/bc/pkg/internal/proctest"
 	nodefile "github.com/bc-chain/bc/pkg/node"
 	"github.com/bc-chain/bc/pkg/store"
 )
 
-var programs = proctest.Names()
-
 func TestMain(m *testing.M) { proctest.Main(m, nil) }
 
-func must(t testing.TB, err error) {
-	t.Helper()
-	if err != nil {
-		t.Fatal(err)
-	}
-}
+var must = nodetest.Must
 
-// node is a real bc-serve (and optionally bc-mine) on a temp chain directory.
+// node is a bc-serve under test (the shared harness, nodetest), with the
+// request helpers of this file.
 type node struct {
-	bin   *proctest.Bin
-	dir   string
-	url   string
-	port  int
-	serve *proctest.Proc
+	*nodetest.Node
+	url string
 }
 
+// startNode starts bc-serve, and bc-mine first when mine is set (else the
+// directory has no chain).
 func startNode(t *testing.T, mine bool, difficulty int, mineArgs ...string) *node {
 	t.Helper()
-	b := proctest.NewBin(t, programs...)
-	n := &node{bin: b, dir: t.TempDir(), port: proctest.FreePort(t)}
-	n.url = "http://127.0.0.1:" + strconv.Itoa(n.port)
+	n := &node{Node: nodetest.New(t).Node("api", difficulty)}
+	n.url = n.URL()
 	if mine {
-		b.Start(t, "bc-mine", append([]string{"--dir", n.dir, "--difficulty", strconv.Itoa(difficulty)}, mineArgs...)...)
-		d, _ := store.Open(n.dir, store.Options{})
-		proctest.Eventually(t, 10*time.Second, "the chain", d.HasChain)
+		n.Start("bc-mine", mineArgs...)
 	}
-	n.serve = b.Start(t, "bc-serve", "--dir", n.dir, "--listen", "127.0.0.1:"+strconv.Itoa(n.port))
-	proctest.Eventually(t, 10*time.Second, "bc-serve to listen", func() bool {
-		resp, err := http.Get(n.url + "/health")
-		if err == nil {
-			resp.Body.Close()
-		}
-		return err == nil
-	})
+	n.Start("bc-serve")
 	return n
 }
 
@@ -147,7 +131,7 @@ func TestSeedEndpoints(t *testing.T) {
 	if !strings.Contains(c.raw, `from json <b>&`) {
 		t.Fatal("/chain escapes HTML characters: blocks are not canonical")
 	}
-	out, errOut, code := n.bin.Run(t, c.raw, "bc-verify")
+	out, errOut, code := n.Exec(c.raw, "bc-verify")
 	if code != 0 {
 		t.Fatalf("bc-verify of /chain: %s %s", out, errOut)
 	}
@@ -169,7 +153,7 @@ func TestSeedEndpoints(t *testing.T) {
 
 func TestBlocksPaging(t *testing.T) {
 	n := startNode(t, true, 8, "--max-messages", "1")
-	d, _ := store.Open(n.dir, store.Options{})
+	d, _ := store.Open(n.Path, store.Options{})
 	var es []store.PendingEntry
 	for i := 0; i < 30; i++ {
 		es = append(es, store.PendingEntry{ID: chain.NewMessageID(fmt.Sprint("m", i)), Message: fmt.Sprint("m", i), Received: 1})
@@ -230,11 +214,11 @@ func TestLimits(t *testing.T) {
 	n.req(t, "POST", "/announce", "application/json", `{"height":3}`).expect(t, 400, "tip hash")
 	n.req(t, "POST", "/announce", "application/json", `{"hash":"`+strings.Repeat("a", 64)+`","height":3,"blocks":["`+strings.Repeat("z", api.DefaultMaxAnnounceBytes)+`"]}`).expect(t, 413, "max_announce_bytes")
 	n.req(t, "POST", "/announce", "application/json", `{"hash":"`+strings.Repeat("a", 64)+`","height":3,"from":"127.0.0.1:1"}`).expect(t, 202)
-	if _, err := os.Stat(filepath.Join(n.dir, store.InboxDir)); err != nil {
+	if _, err := os.Stat(filepath.Join(n.Path, store.InboxDir)); err != nil {
 		t.Fatal("announcement not handed over through the inbox")
 	}
 	// A slow client cannot hold the server: it still answers others.
-	conn, err := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(n.port))
+	conn, err := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(n.Port))
 	must(t, err)
 	defer conn.Close()
 	_, _ = conn.Write([]byte("GET /health HTTP/1.1\r\nHost: x\r\n"))
@@ -249,24 +233,15 @@ func TestLimits(t *testing.T) {
 // DELETE /neighbours/<addr>: allowed from loopback, or with the admin token.
 func TestRemoveNeighbour(t *testing.T) {
 	ip := nonLoopbackIP(t)
-	b := proctest.NewBin(t, programs...)
-	dir := t.TempDir()
-	port := proctest.FreePort(t)
-	d, _ := store.Open(dir, store.Options{})
+	n := nodetest.New(t).Node("admin", 0)
+	dir, port, d := n.Path, n.Port, n.Dir()
 	must(t, nodefile.UpdateBook(context.Background(), d, func(bk *nodefile.Book) error {
 		bk.Neighbours = []nodefile.Addr{"10.1.2.3:12345", "10.1.2.4:12345"}
 		return nil
 	}))
-	b.Start(t, "bc-serve", "--dir", dir, "--listen", ":"+strconv.Itoa(port))
+	n.Start("bc-serve", "--listen", ":"+strconv.Itoa(port)) // every interface: reachable from ip
 	local := &node{url: "http://127.0.0.1:" + strconv.Itoa(port)}
 	remote := &node{url: "http://" + net.JoinHostPort(ip, strconv.Itoa(port))}
-	proctest.Eventually(t, 10*time.Second, "bc-serve", func() bool {
-		r, err := http.Get(local.url + "/neighbours")
-		if err == nil {
-			r.Body.Close()
-		}
-		return err == nil
-	})
 	remote.req(t, "DELETE", "/neighbours/10.1.2.3:12345", "", "").expect(t, 403, "admin token")
 	local.req(t, "GET", "/neighbours", "", "").expect(t, 200, "10.1.2.3:12345", `"length":2`)
 	local.req(t, "DELETE", "/neighbours/10.1.2.3:12345", "", "").expect(t, 200, "Neighbour removed!")
@@ -367,8 +342,8 @@ func TestGracefulShutdown(t *testing.T) {
 	must(t, err)
 	defer resp.Body.Close()
 	start := time.Now()
-	if code := n.serve.Signal(syscall.SIGTERM, 10*time.Second); code != 0 {
-		t.Fatalf("exit %d\n%s", code, n.serve.Output())
+	if code := n.Proc("bc-serve").Signal(syscall.SIGTERM, 10*time.Second); code != 0 {
+		t.Fatalf("exit %d\n%s", code, n.Proc("bc-serve").Output())
 	}
 	if el := time.Since(start); el > api.DefaultShutdownTimeout+time.Second {
 		t.Fatalf("shutdown took %v", el)
@@ -379,47 +354,50 @@ func TestGracefulShutdown(t *testing.T) {
 func TestClients(t *testing.T) {
 	n := startNode(t, true, 10)
 	node := "--node=" + n.url
-	out, e, code := n.bin.Run(t, "", "bc-add", node, "one", "two <x>")
+	out, e, code := n.Exec("", "bc-add", node, "one", "two <x>")
 	if code != 0 || len(strings.Fields(out)) != 2 {
 		t.Fatalf("bc-add: %d %q %s", code, out, e)
 	}
 	ids := strings.Fields(out)
-	out, e, code = n.bin.Run(t, "three\n\nfour\n", "bc-add", node, "--wait")
+	out, e, code = n.Exec("three\n\nfour\n", "bc-add", node, "--wait")
 	if code != 0 || strings.Count(out, "\n") != 2 || !strings.Contains(out, "\t") {
 		t.Fatalf("bc-add --wait: %d %q %s", code, out, e)
 	}
 	proctest.Eventually(t, 20*time.Second, "mined", func() bool {
-		o, _, _ := n.bin.Run(t, "", "bc-get", node, "status", ids[1])
+		o, _, _ := n.Exec("", "bc-get", node, "status", ids[1])
 		return strings.Contains(o, `"status":"mined"`)
 	})
-	chainJSON, _, code := n.bin.Run(t, "", "bc-get", node, "chain")
+	chainJSON, _, code := n.Exec("", "bc-get", node, "chain")
 	if code != 0 {
 		t.Fatal("bc-get chain failed")
 	}
-	if o, e, code := n.bin.Run(t, chainJSON, "bc-verify"); code != 0 {
+	if o, e, code := n.Exec(chainJSON, "bc-verify"); code != 0 {
 		t.Fatalf("bc-get chain | bc-verify: %s %s", o, e)
 	}
 	for _, what := range [][]string{{"health"}, {"neighbours"}, {"data"}, {"block", "1"}, {"status", ids[0]}} {
-		o, e, code := n.bin.Run(t, "", "bc-get", append([]string{node}, what...)...)
+		o, e, code := n.Exec("", "bc-get", append([]string{node}, what...)...)
 		if code != 0 || !json.Valid([]byte(o)) {
 			t.Fatalf("bc-get %v: %d %q %s", what, code, o, e)
 		}
 	}
 	// Errors: 404 is 1, unreachable is 2, bad usage is 2; the node's message is shown.
-	_, e, code = n.bin.Run(t, "", "bc-get", node, "block", "999999")
+	_, e, code = n.Exec("", "bc-get", node, "block", "999999")
 	if code != 1 || !strings.Contains(e, "no block 999999") {
 		t.Fatalf("missing block: %d %s", code, e)
 	}
-	_, e, code = n.bin.Run(t, "", "bc-get", "--node=127.0.0.1:1", "health")
+	_, e, code = n.Exec("", "bc-get", "--node=127.0.0.1:1", "health")
 	if code != 2 || !strings.Contains(e, "cannot reach") {
 		t.Fatalf("unreachable: %d %s", code, e)
 	}
-	_, e, code = n.bin.Run(t, "", "bc-get", node, "frobnicate")
+	_, e, code = n.Exec("", "bc-get", node, "frobnicate")
 	if code != 2 || !strings.Contains(e, "unknown") {
 		t.Fatalf("bad usage: %d %s", code, e)
 	}
-	_, e, code = n.bin.Run(t, "", "bc-add", node, "")
+	_, e, code = n.Exec("", "bc-add", node, "")
 	if code != 1 || !strings.Contains(e, "empty") {
 		t.Fatalf("refused message: %d %s", code, e)
 	}
 }
+
+// bc-serve's command line, as a manual would show it: testdata/script.
+func TestScripts(t *testing.T) { proctest.Scripts(t, "testdata/script") }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/bc-chain/bc/pkg/backup"
 	"github.com/bc-chain/bc/pkg/chain"
+	"github.com/bc-chain/bc/pkg/internal/nodetest"
 	"github.com/bc-chain/bc/pkg/internal/proctest"
 	"github.com/bc-chain/bc/pkg/store"
 )
@@ -25,12 +26,7 @@ var programs = proctest.Names()
 
 func TestMain(m *testing.M) { proctest.Main(m, nil) }
 
-func must(t testing.TB, err error) {
-	t.Helper()
-	if err != nil {
-		t.Fatal(err)
-	}
-}
+var must = nodetest.Must
 
 func sha256sum(t *testing.T, path string) string {
 	b, err := os.ReadFile(path)
@@ -277,3 +273,6 @@ func TestVerifyReportsCorruptBackup(t *testing.T) {
 		t.Fatalf("stale node.hash: %d %s", code, out)
 	}
 }
+
+// bc-backup's command line, as a manual would show it: testdata/script.
+func TestScripts(t *testing.T) { proctest.Scripts(t, "testdata/script") }

@@ -24,6 +24,9 @@ func (c *CLI) restore(ctx context.Context, env *cli.Env, dir *store.Dir) error {
 	if !strings.ContainsRune(src, os.PathSeparator) {
 		src = filepath.Join(dir.File(store.BackupDir), src)
 	}
+	if _, err := os.Stat(src); err != nil {
+		return fmt.Errorf("backup %s: %w (bc-backup list shows the backups)", src, err)
+	}
 	open, closeAll := env.Opener()
 	defer closeAll()
 	r := check(ctx, src, open)

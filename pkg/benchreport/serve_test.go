@@ -100,6 +100,12 @@ func get(c *http.Client, u string) error {
 // chainDir makes a chain directory holding a generated chain of n blocks.
 func chainDir(t *testing.T, n int) string {
 	dir := t.TempDir()
+	copyChain(t, n, dir)
+	return dir
+}
+
+// copyChain copies the generated chain of n blocks into dir.
+func copyChain(t *testing.T, n int, dir string) {
 	src, err := os.Open(benchChain(t, n))
 	if err != nil {
 		t.Fatal(err)
@@ -113,7 +119,6 @@ func chainDir(t *testing.T, n int) string {
 		t.Fatal(err)
 	}
 	dst.Close()
-	return dir
 }
 
 func benchServe(t *testing.T, r *report, bin string) {

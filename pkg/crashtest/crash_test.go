@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/bc-chain/bc/pkg/chain"
+	"github.com/bc-chain/bc/pkg/internal/nodetest"
 	"github.com/bc-chain/bc/pkg/internal/proctest"
 	"github.com/bc-chain/bc/pkg/store"
 )
@@ -133,34 +134,34 @@ func TestCrashLoop(t *testing.T) {
 	rng := rand.New(rand.NewPCG(r, r^0x9e3779b97f4a7c15))
 	t.Logf("seed %d (rerun with -args -seed %d)", r, r)
 
-	c := newCluster(t)
-	a, b := c.node("a", 10), c.node("b", 10)
-	a.start(c, "bc-mine", "--max-messages", "5", "--threads", "1")
-	b.start(c, "bc-mine", "--max-messages", "5", "--threads", "1")
-	for _, n := range []*node{a, b} {
-		n.start(c, "bc-serve", "--listen", n.addr())
-		n.waitHTTP(t)
+	c := nodetest.New(t, "bc-pow-crashy", "bc-pow-stuck")
+	a, b := c.Node("a", 10), c.Node("b", 10)
+	a.Start("bc-mine", "--max-messages", "5", "--threads", "1")
+	b.Start("bc-mine", "--max-messages", "5", "--threads", "1")
+	for _, n := range []*nodetest.Node{a, b} {
+		n.Start("bc-serve", "--listen", n.Addr())
+		n.WaitHTTP()
 	}
-	a.start(c, "bc-gossip", append([]string{"--peers", b.addr(), "--advertise", a.addr()}, fastGossip...)...)
-	b.start(c, "bc-gossip", append([]string{"--peers", a.addr(), "--advertise", b.addr()}, fastGossip...)...)
-	a.start(c, "bc-backup", "--debounce", "50ms", "--min-interval", "500ms", "--interval", "1s", "--log-level", "debug")
+	a.Start("bc-gossip", append([]string{"--peers", b.Addr(), "--advertise", a.Addr()}, fastGossip...)...)
+	b.Start("bc-gossip", append([]string{"--peers", a.Addr(), "--advertise", b.Addr()}, fastGossip...)...)
+	a.Start("bc-backup", "--debounce", "50ms", "--min-interval", "500ms", "--interval", "1s", "--log-level", "debug")
 
 	ctx, stop := context.WithCancel(context.Background())
 	defer stop()
-	la, lb := &load{url: a.url()}, &load{url: b.url()}
+	la, lb := &load{url: a.URL()}, &load{url: b.URL()}
 	var wg sync.WaitGroup
 	wg.Add(2)
 	go func() { defer wg.Done(); la.run(ctx, 10*time.Millisecond) }()
 	go func() { defer wg.Done(); lb.run(ctx, 150*time.Millisecond) }()
 
-	d := a.dir()
+	d := a.Dir()
 	daemons := []string{"bc-mine", "bc-serve", "bc-gossip", "bc-backup"}
 	crashed := map[string]int{}
 	hits := 0
 	for i := 0; i < *kills; i++ {
 		time.Sleep(time.Duration(20+rng.IntN(280)) * time.Millisecond)
 		name := daemons[rng.IntN(len(daemons))]
-		p := a.procs[name]
+		p := a.Proc(name)
 		if p == nil || !proctest.Alive(p.PID()) {
 			t.Fatalf("kill %d: %s was not running", i, name)
 		}
@@ -174,16 +175,16 @@ func TestCrashLoop(t *testing.T) {
 			t.Fatalf("kill %d (%s): the chain directory does not open: %v", i, name, err)
 		}
 		// ... the chain verifies ...
-		if out, e, code := c.bin.Run(t, "", "bc-verify", "--quiet", d.File(store.ChainFile)); code != 0 {
+		if out, e, code := c.Bin.Run(t, "", "bc-verify", "--quiet", d.File(store.ChainFile)); code != 0 {
 			t.Fatalf("kill %d (%s): bc-verify exit %d: %s %s", i, name, code, out, e)
 		}
 		// ... and nothing acknowledged is lost.
 		if lost := missing(t, d, ackedBefore); len(lost) > 0 {
 			t.Fatalf("kill %d (%s): %d acknowledged messages are neither mined nor pending, e.g. %s", i, name, len(lost), lost[0])
 		}
-		a.restart(c, name)
+		a.Restart(name)
 		if name == "bc-serve" {
-			a.waitHTTP(t)
+			a.WaitHTTP()
 		}
 		if i%10 == 9 {
 			checkHash(t, a, la, lb)
@@ -198,28 +199,28 @@ func TestCrashLoop(t *testing.T) {
 	all := append(la.snapshot(), lb.snapshot()...)
 	deadline := time.Now().Add(2 * time.Minute)
 	for {
-		ma, mb := notMined(t, a.dir(), all), notMined(t, b.dir(), all)
-		if len(ma) == 0 && len(mb) == 0 && a.tip(t) == b.tip(t) {
+		ma, mb := notMined(t, a.Dir(), all), notMined(t, b.Dir(), all)
+		if len(ma) == 0 && len(mb) == 0 && a.DiskTip().Hash.String() == b.DiskTip().Hash.String() {
 			break
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("after 2 min: %d acknowledged messages not mined at a (height %d), %d at b (height %d), tips %s %s; e.g. %v %v\n--- a's gossip:\n%s\n--- b's gossip:\n%s\n--- a's miner:\n%s",
-				len(ma), a.height(t), len(mb), b.height(t), a.tip(t), b.tip(t), first(ma), first(mb),
-				tail(a.procs["bc-gossip"].Output()), tail(b.procs["bc-gossip"].Output()), tail(a.procs["bc-mine"].Output()))
+				len(ma), a.DiskTip().Index, len(mb), b.DiskTip().Index, a.DiskTip().Hash.String(), b.DiskTip().Hash.String(), first(ma), first(mb),
+				tail(a.Proc("bc-gossip").Output()), tail(b.Proc("bc-gossip").Output()), tail(a.Proc("bc-mine").Output()))
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	for _, n := range []*node{a, b} {
-		counts := idCounts(t, n.dir())
+	for _, n := range []*nodetest.Node{a, b} {
+		counts := idCounts(t, n.Dir())
 		for _, id := range all {
 			if counts[id] != 1 {
-				t.Fatalf("%s: acknowledged message %s is in %d blocks", n.name, id, counts[id])
+				t.Fatalf("%s: acknowledged message %s is in %d blocks", n.Name, id, counts[id])
 			}
 		}
 	}
 	torn, _ := filepath.Glob(filepath.Join(d.Path(), store.TornDir, "*"))
 	t.Logf("%d kills (%v), %d acknowledged messages at a and %d at b (of %d and %d tried), %d torn tails repaired, final height %d",
-		hits, crashed, len(la.snapshot()), len(lb.snapshot()), la.tried.Load(), lb.tried.Load(), len(torn), a.height(t))
+		hits, crashed, len(la.snapshot()), len(lb.snapshot()), la.tried.Load(), lb.tried.Load(), len(torn), a.DiskTip().Index)
 	// The faults really happened: every kill hit a live daemon, each kind
 	// was killed.
 	if hits != *kills || len(crashed) < min(4, *kills) {
@@ -232,12 +233,12 @@ func TestCrashLoop(t *testing.T) {
 
 // checkHash pauses the loads until bc-backup has hashed a quiet chain: then
 // node.hash must be what sha256sum says of the file.
-func checkHash(t *testing.T, a *node, loads ...*load) {
+func checkHash(t *testing.T, a *nodetest.Node, loads ...*load) {
 	for _, l := range loads {
 		l.paused.Store(true)
 		defer l.paused.Store(false)
 	}
-	d := a.dir()
+	d := a.Dir()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		got, err := os.ReadFile(d.File(store.HashFile))
@@ -246,7 +247,7 @@ func checkHash(t *testing.T, a *node, loads ...*load) {
 			return
 		}
 		if time.Now().After(deadline) {
-			p := a.procs["bc-backup"]
+			p := a.Proc("bc-backup")
 			t.Fatalf("node.hash is %q (%v) after 30 s, sha256sum says %q; bc-backup (alive %v) said:\n%s", got, err, want, proctest.Alive(p.PID()), p.Output())
 		}
 		time.Sleep(50 * time.Millisecond)

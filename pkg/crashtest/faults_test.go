@@ -17,14 +17,15 @@ import (
 	"time"
 
 	"github.com/bc-chain/bc/pkg/chain"
+	"github.com/bc-chain/bc/pkg/internal/nodetest"
 	"github.com/bc-chain/bc/pkg/internal/proctest"
 	"github.com/bc-chain/bc/pkg/store"
 )
 
 // addHTTP adds a message through bc-serve and returns its id and status.
-func addHTTP(t *testing.T, n *node, msg string) (string, int, string) {
+func addHTTP(t *testing.T, n *nodetest.Node, msg string) (string, int, string) {
 	id := chain.NewMessageID(msg)
-	r, err := http.Post(n.url()+"/add", "application/json", strings.NewReader(fmt.Sprintf(`{"message":%q,"id":%q}`, msg, id)))
+	r, err := http.Post(n.URL()+"/add", "application/json", strings.NewReader(fmt.Sprintf(`{"message":%q,"id":%q}`, msg, id)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,10 +48,10 @@ func mount(t *testing.T, size string) string {
 }
 
 // waitMined waits until every id is in a block of n's chain.
-func waitMined(t *testing.T, n *node, ids []string, within time.Duration) {
+func waitMined(t *testing.T, n *nodetest.Node, ids []string, within time.Duration) {
 	t.Helper()
 	proctest.Eventually(t, within, "the acknowledged messages to be mined", func() bool {
-		return len(notMined(t, n.dir(), ids)) == 0
+		return len(notMined(t, n.Dir(), ids)) == 0
 	})
 }
 
@@ -58,12 +59,12 @@ func waitMined(t *testing.T, n *node, ids []string, within time.Duration) {
 // it could not store; the miner waits; once space is back everything
 // acknowledged is mined and the chain verifies.
 func TestFullDisk(t *testing.T) {
-	c := newCluster(t)
-	n := c.node("full", 8)
-	n.path = filepath.Join(mount(t, "2m"), "node")
-	n.start(c, "bc-mine", "--max-messages", "1")
-	n.start(c, "bc-serve", "--listen", n.addr())
-	n.waitHTTP(t)
+	c := nodetest.New(t, "bc-pow-crashy", "bc-pow-stuck")
+	n := c.Node("full", 8)
+	n.Path = filepath.Join(mount(t, "2m"), "node")
+	n.Start("bc-mine", "--max-messages", "1")
+	n.Start("bc-serve", "--listen", n.Addr())
+	n.WaitHTTP()
 	var acked []string
 	for i := 0; i < 5; i++ {
 		id, code, body := addHTTP(t, n, fmt.Sprint("before ", i))
@@ -74,7 +75,7 @@ func TestFullDisk(t *testing.T) {
 	}
 	waitMined(t, n, acked, 20*time.Second)
 	// Fill the filesystem.
-	filler := filepath.Join(filepath.Dir(n.path), "filler")
+	filler := filepath.Join(filepath.Dir(n.Path), "filler")
 	f, err := os.Create(filler)
 	if err != nil {
 		t.Fatal(err)
@@ -116,7 +117,7 @@ func TestFullDisk(t *testing.T) {
 		acked = append(acked, id)
 	}
 	waitMined(t, n, acked, 60*time.Second)
-	if out, e, code := c.bin.Run(t, "", "bc-verify", n.dir().File(store.ChainFile)); code != 0 {
+	if out, e, code := c.Bin.Run(t, "", "bc-verify", n.Dir().File(store.ChainFile)); code != 0 {
 		t.Fatal(out, e)
 	}
 	t.Logf("%d adds refused with 503 while the disk was full, %d acknowledged messages all mined", refused, len(acked))
@@ -125,13 +126,13 @@ func TestFullDisk(t *testing.T) {
 // A read-only chain directory: clear errors, no acknowledgement, and a
 // clean recovery once it is writable again.
 func TestReadOnlyDirectory(t *testing.T) {
-	c := newCluster(t)
-	n := c.node("ro", 8)
+	c := nodetest.New(t, "bc-pow-crashy", "bc-pow-stuck")
+	n := c.Node("ro", 8)
 	mnt := mount(t, "8m")
-	n.path = filepath.Join(mnt, "node")
-	n.start(c, "bc-mine", "--max-messages", "1")
-	n.start(c, "bc-serve", "--listen", n.addr())
-	n.waitHTTP(t)
+	n.Path = filepath.Join(mnt, "node")
+	n.Start("bc-mine", "--max-messages", "1")
+	n.Start("bc-serve", "--listen", n.Addr())
+	n.WaitHTTP()
 	id0, code, _ := addHTTP(t, n, "before")
 	if code != 200 {
 		t.Fatal("add before the fault")
@@ -144,7 +145,7 @@ func TestReadOnlyDirectory(t *testing.T) {
 	if code != 503 || !strings.Contains(body, "read-only file system") {
 		t.Fatalf("add on a read-only directory: %d %s", code, body)
 	}
-	if out, e, code := c.bin.Run(t, "", "bc-backup", "--dir", n.path, "--once"); code == 0 || !strings.Contains(e, "read-only file system") {
+	if out, e, code := c.Bin.Run(t, "", "bc-backup", "--dir", n.Path, "--once"); code == 0 || !strings.Contains(e, "read-only file system") {
 		t.Fatalf("a writer on a read-only directory: %d %s %s", code, out, e)
 	}
 	if out, err := exec.Command("mount", "-o", "remount,rw", mnt).CombinedOutput(); err != nil {
@@ -162,11 +163,11 @@ func TestReadOnlyDirectory(t *testing.T) {
 // again); a garbled earlier line is refused, named, and a restore from a
 // backup brings the node back.
 func TestDamagedChain(t *testing.T) {
-	c := newCluster(t)
-	n := c.node("damaged", 8)
-	n.start(c, "bc-mine", "--max-messages", "1")
-	n.start(c, "bc-serve", "--listen", n.addr())
-	n.waitHTTP(t)
+	c := nodetest.New(t, "bc-pow-crashy", "bc-pow-stuck")
+	n := c.Node("damaged", 8)
+	n.Start("bc-mine", "--max-messages", "1")
+	n.Start("bc-serve", "--listen", n.Addr())
+	n.WaitHTTP()
 	var ids []string
 	for i := 0; i < 6; i++ {
 		id, code, _ := addHTTP(t, n, fmt.Sprint("message ", i))
@@ -176,30 +177,30 @@ func TestDamagedChain(t *testing.T) {
 		ids = append(ids, id)
 	}
 	waitMined(t, n, ids, 20*time.Second)
-	if out, e, code := c.bin.Run(t, "", "bc-backup", "--dir", n.path, "--once"); code != 0 {
+	if out, e, code := c.Bin.Run(t, "", "bc-backup", "--dir", n.Path, "--once"); code != 0 {
 		t.Fatal(out, e)
 	}
-	n.procs["bc-mine"].Signal(syscall.SIGTERM, 5*time.Second)
-	chainPath := filepath.Join(n.path, store.ChainFile)
+	n.Proc("bc-mine").Signal(syscall.SIGTERM, 5*time.Second)
+	chainPath := filepath.Join(n.Path, store.ChainFile)
 
 	// Cut in the middle of the last line.
 	data, _ := os.ReadFile(chainPath)
 	if err := os.WriteFile(chainPath, data[:len(data)-30], 0o640); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, code := c.bin.Run(t, "", "bc-verify", chainPath); code != 1 {
+	if _, _, code := c.Bin.Run(t, "", "bc-verify", chainPath); code != 1 {
 		t.Fatal("bc-verify accepted a cut chain")
 	}
-	n.restart(c, "bc-mine")
+	n.Restart("bc-mine")
 	waitMined(t, n, ids, 20*time.Second)
 	proctest.Eventually(t, 10*time.Second, "the repair to be logged", func() bool {
-		return strings.Contains(n.procs["bc-mine"].Output(), "torn last line was moved aside")
+		return strings.Contains(n.Proc("bc-mine").Output(), "torn last line was moved aside")
 	})
-	torn, _ := filepath.Glob(filepath.Join(n.path, store.TornDir, "*"))
+	torn, _ := filepath.Glob(filepath.Join(n.Path, store.TornDir, "*"))
 	if len(torn) != 1 {
 		t.Fatalf("torn tail not kept aside: %v", torn)
 	}
-	n.procs["bc-mine"].Signal(syscall.SIGTERM, 5*time.Second)
+	n.Proc("bc-mine").Signal(syscall.SIGTERM, 5*time.Second)
 
 	// Garble line 3.
 	data, _ = os.ReadFile(chainPath)
@@ -208,7 +209,7 @@ func TestDamagedChain(t *testing.T) {
 	if err := os.WriteFile(chainPath, bytes.Join(lines, nil), 0o640); err != nil {
 		t.Fatal(err)
 	}
-	out, e, code := c.bin.Run(t, "", "bc-mine", "--dir", n.path, "--once")
+	out, e, code := c.Bin.Run(t, "", "bc-mine", "--dir", n.Path, "--once")
 	if code == 0 || !strings.Contains(e, "damaged at line 3") || !strings.Contains(e, "byte offset") {
 		t.Fatalf("bc-mine on a garbled chain: %d %s %s", code, out, e)
 	}
@@ -216,23 +217,23 @@ func TestDamagedChain(t *testing.T) {
 		t.Fatal("a garbled chain was changed")
 	}
 	proctest.Eventually(t, 10*time.Second, "bc-serve to report the damage", func() bool {
-		h := n.health(t)
+		h := n.Health()
 		return h["status"] == "degraded"
 	})
 	// The fault ends: restore the backup.
-	if out, e, code := c.bin.Run(t, "", "bc-backup", "--dir", n.path, "restore", latestBackup(t, n)); code != 0 {
+	if out, e, code := c.Bin.Run(t, "", "bc-backup", "--dir", n.Path, "restore", latestBackup(t, n)); code != 0 {
 		t.Fatalf("restore: %s %s", out, e)
 	}
-	n.restart(c, "bc-mine")
+	n.Restart("bc-mine")
 	waitMined(t, n, ids, 20*time.Second)
-	if out, e, code := c.bin.Run(t, "", "bc-verify", chainPath); code != 0 {
+	if out, e, code := c.Bin.Run(t, "", "bc-verify", chainPath); code != 0 {
 		t.Fatal(out, e)
 	}
-	proctest.Eventually(t, 10*time.Second, "bc-serve to be healthy again", func() bool { return n.health(t)["status"] == "ok" })
+	proctest.Eventually(t, 10*time.Second, "bc-serve to be healthy again", func() bool { return n.Health()["status"] == "ok" })
 }
 
-func latestBackup(t *testing.T, n *node) string {
-	all, _ := filepath.Glob(filepath.Join(n.path, store.BackupDir, "node_*.chain"))
+func latestBackup(t *testing.T, n *nodetest.Node) string {
+	all, _ := filepath.Glob(filepath.Join(n.Path, store.BackupDir, "node_*.chain"))
 	if len(all) == 0 {
 		t.Fatal("no backup")
 	}
@@ -242,12 +243,12 @@ func latestBackup(t *testing.T, n *node) string {
 // A lock left by a dead process does not block anyone (flock dies with its
 // holder); a live holder is named after the bounded wait.
 func TestStaleAndHeldLocks(t *testing.T) {
-	c := newCluster(t)
-	n := c.node("locks", 8)
-	if _, e, code := c.bin.Run(t, "", "bc-mine", "--dir", n.path, "--difficulty", "8", "--once"); code != 0 {
+	c := nodetest.New(t, "bc-pow-crashy", "bc-pow-stuck")
+	n := c.Node("locks", 8)
+	if _, e, code := c.Bin.Run(t, "", "bc-mine", "--dir", n.Path, "--difficulty", "8", "--once"); code != 0 {
 		t.Fatal(e)
 	}
-	d := n.dir()
+	d := n.Dir()
 	// flock -o: the lock is flock's own, not its child's.
 	holder := exec.Command("flock", "-o", d.File(store.LockFile), "sleep", "60")
 	holder.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -257,7 +258,7 @@ func TestStaleAndHeldLocks(t *testing.T) {
 	defer syscall.Kill(-holder.Process.Pid, syscall.SIGKILL)
 	time.Sleep(200 * time.Millisecond)
 	// Held by a live process: refused after the wait, naming the file.
-	_, e, code := c.bin.Run(t, "", "bc-backup", "--dir", n.path, "--lock-wait", "300ms", "--once")
+	_, e, code := c.Bin.Run(t, "", "bc-backup", "--dir", n.Path, "--lock-wait", "300ms", "--once")
 	if code == 0 || !strings.Contains(e, fmt.Sprintf("node.lock is locked by PID %d (flock)", holder.Process.Pid)) {
 		t.Fatalf("a held lock: %d %s", code, e)
 	}
@@ -265,7 +266,7 @@ func TestStaleAndHeldLocks(t *testing.T) {
 	_ = holder.Process.Kill()
 	_ = holder.Wait()
 	start := time.Now()
-	if _, e, code := c.bin.Run(t, "", "bc-backup", "--dir", n.path, "--lock-wait", "300ms", "--once"); code != 0 {
+	if _, e, code := c.Bin.Run(t, "", "bc-backup", "--dir", n.Path, "--lock-wait", "300ms", "--once"); code != 0 {
 		t.Fatalf("after the holder died: %d %s", code, e)
 	}
 	if el := time.Since(start); el > 5*time.Second {
@@ -278,21 +279,21 @@ func TestStaleAndHeldLocks(t *testing.T) {
 func TestBrokenPlugins(t *testing.T) {
 	for _, s := range []struct{ name, logged string }{{"crashy", "failed during a search; restarting it"}, {"stuck", "made no progress"}} {
 		t.Run(s.name, func(t *testing.T) {
-			c := newCluster(t)
-			n := c.node(s.name, 8)
-			n.env = []string{"BC_CRASH_FLAG=" + filepath.Join(t.TempDir(), "flag")}
-			n.start(c, "bc-mine", "--strategy", s.name, "--plugin-timeout", "2s")
-			n.start(c, "bc-serve", "--listen", n.addr())
-			n.waitHTTP(t)
+			c := nodetest.New(t, "bc-pow-crashy", "bc-pow-stuck")
+			n := c.Node(s.name, 8)
+			n.Env = []string{"BC_CRASH_FLAG=" + filepath.Join(t.TempDir(), "flag")}
+			n.Start("bc-mine", "--strategy", s.name, "--plugin-timeout", "2s")
+			n.Start("bc-serve", "--listen", n.Addr())
+			n.WaitHTTP()
 			id, code, _ := addHTTP(t, n, "mined despite a broken plugin")
 			if code != 200 {
 				t.Fatal("add")
 			}
 			waitMined(t, n, []string{id}, 30*time.Second)
-			if !strings.Contains(n.procs["bc-mine"].Output(), s.logged) {
-				t.Fatalf("the fault was not seen:\n%s", n.procs["bc-mine"].Output())
+			if !strings.Contains(n.Proc("bc-mine").Output(), s.logged) {
+				t.Fatalf("the fault was not seen:\n%s", n.Proc("bc-mine").Output())
 			}
-			if _, err := os.Stat(strings.TrimPrefix(n.env[0], "BC_CRASH_FLAG=")); err != nil {
+			if _, err := os.Stat(strings.TrimPrefix(n.Env[0], "BC_CRASH_FLAG=")); err != nil {
 				t.Fatal("the plugin never failed: the fault did not happen")
 			}
 		})
@@ -302,11 +303,11 @@ func TestBrokenPlugins(t *testing.T) {
 // A peer that vanishes in the middle of an answer: nothing of it is
 // written, and the node syncs from another peer.
 func TestPeerVanishesMidTransfer(t *testing.T) {
-	c := newCluster(t)
-	good, victim := c.node("good", 8), c.node("victim", 8)
-	good.start(c, "bc-mine", "--max-messages", "1")
-	good.start(c, "bc-serve", "--listen", good.addr())
-	good.waitHTTP(t)
+	c := nodetest.New(t, "bc-pow-crashy", "bc-pow-stuck")
+	good, victim := c.Node("good", 8), c.Node("victim", 8)
+	good.Start("bc-mine", "--max-messages", "1")
+	good.Start("bc-serve", "--listen", good.Addr())
+	good.WaitHTTP()
 	var ids []string
 	for i := 0; i < 10; i++ {
 		id, _, _ := addHTTP(t, good, fmt.Sprint("good ", i))
@@ -321,7 +322,7 @@ func TestPeerVanishesMidTransfer(t *testing.T) {
 	}
 	cuts := 0
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		resp, err := http.Get(good.url() + r.URL.RequestURI())
+		resp, err := http.Get(good.URL() + r.URL.RequestURI())
 		if err != nil {
 			w.WriteHeader(502)
 			return
@@ -341,18 +342,18 @@ func TestPeerVanishesMidTransfer(t *testing.T) {
 	})}
 	go srv.Serve(l)
 	defer srv.Close()
-	victim.start(c, "bc-mine")
-	victim.start(c, "bc-serve", "--listen", victim.addr())
-	victim.waitHTTP(t)
-	victim.start(c, "bc-gossip", append([]string{"--peers", l.Addr().String(), "--advertise", victim.addr()}, fastGossip...)...)
+	victim.Start("bc-mine")
+	victim.Start("bc-serve", "--listen", victim.Addr())
+	victim.WaitHTTP()
+	victim.Start("bc-gossip", append([]string{"--peers", l.Addr().String(), "--advertise", victim.Addr()}, fastGossip...)...)
 	time.Sleep(3 * time.Second)
-	if victim.height(t) != 0 || cuts == 0 {
-		t.Fatalf("height %d after %d cut transfers", victim.height(t), cuts)
+	if victim.DiskTip().Index != 0 || cuts == 0 {
+		t.Fatalf("height %d after %d cut transfers", victim.DiskTip().Index, cuts)
 	}
-	victim.procs["bc-gossip"].Kill()
-	victim.start(c, "bc-gossip", append([]string{"--peers", l.Addr().String() + "," + good.addr(), "--advertise", victim.addr()}, fastGossip...)...)
+	victim.Proc("bc-gossip").Kill()
+	victim.Start("bc-gossip", append([]string{"--peers", l.Addr().String() + "," + good.Addr(), "--advertise", victim.Addr()}, fastGossip...)...)
 	waitMined(t, victim, ids, 30*time.Second)
-	if out, e, code := c.bin.Run(t, "", "bc-verify", victim.dir().File(store.ChainFile)); code != 0 {
+	if out, e, code := c.Bin.Run(t, "", "bc-verify", victim.Dir().File(store.ChainFile)); code != 0 {
 		t.Fatal(out, e)
 	}
 	_ = strconv.Itoa

@@ -133,14 +133,14 @@ func TestEndlessAnswer(t *testing.T) {
 // connections (the rest are closed at once), and those are closed by the
 // header timeout.
 func TestSlowloris(t *testing.T) {
-	c := newCluster(t)
-	n := c.node("slow", 8)
-	n.start(c, "bc-mine")
-	n.start(c, "bc-serve", "--listen", n.addr())
-	n.waitHTTP(t)
+	c := nodetest.New(t, "bc-pow-crashy", "bc-pow-stuck")
+	n := c.Node("slow", 8)
+	n.Start("bc-mine")
+	n.Start("bc-serve", "--listen", n.Addr())
+	n.WaitHTTP()
 	var conns []net.Conn
 	for i := 0; i < 300; i++ {
-		conn, err := net.Dial("tcp", n.addr())
+		conn, err := net.Dial("tcp", n.Addr())
 		if err != nil {
 			t.Fatalf("connection %d: %v", i, err)
 		}
@@ -171,7 +171,7 @@ func TestSlowloris(t *testing.T) {
 		LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 2)}}).DialContext}}
 	for i := 0; i < 20; i++ {
 		start := time.Now()
-		r, err := other.Get(n.url() + "/health")
+		r, err := other.Get(n.URL() + "/health")
 		if err != nil {
 			t.Fatalf("a normal client is refused during the attack: %v", err)
 		}
@@ -181,8 +181,8 @@ func TestSlowloris(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	open := nodetest.Metric(t, other, n.url(), "bc_http_connections")
-	shed := nodetest.Metric(t, other, n.url(), "bc_http_connections_shed_total")
+	open := nodetest.Metric(t, other, n.URL(), "bc_http_connections")
+	shed := nodetest.Metric(t, other, n.URL(), "bc_http_connections_shed_total")
 	t.Logf("300 slow connections from one IP: %v open, %v closed at once", open, shed)
 	if open > 256+1 || shed < 300-256 {
 		t.Fatalf("%v connections open (%v shed): the per-IP limit of 256 did not hold", open, shed)

@@ -1,6 +1,7 @@
 package crashtest
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
@@ -10,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bc-chain/bc/pkg/internal/nodetest"
 	"github.com/bc-chain/bc/pkg/internal/proctest"
 )
 
@@ -101,24 +103,18 @@ func (l *netlab) close() {
 // acknowledged message is lost or mined twice.
 func TestPartitionHeals(t *testing.T) {
 	lab := newNetlab(t, 3)
-	c := newCluster(t)
-	var nodes []*node
+	c := nodetest.New(t, "bc-pow-crashy", "bc-pow-stuck")
+	var nodes []*nodetest.Node
 	for i := 1; i <= 3; i++ {
-		n := c.node(fmt.Sprint("n", i), 10)
-		n.port = 12345
+		n := c.Node(fmt.Sprint("n", i), 10)
+		n.Host, n.Port, n.Wrap = lab.ip(i), 12345, []string{"ip", "netns", "exec", lab.hosts[i-1]}
 		nodes = append(nodes, n)
 	}
-	addr := func(i int) string { return lab.ip(i+1) + ":12345" }
+	addr := func(i int) string { return nodes[i].Addr() }
 	for i, n := range nodes {
-		wrap := []string{"ip", "netns", "exec", lab.hosts[i]}
-		start := func(name string, args ...string) {
-			full := append([]string{"--dir", n.path}, args...)
-			n.procs[name] = c.bin.StartWrapped(t, nil, wrap, name, full...)
-		}
-		start("bc-mine", "--difficulty", "10", "--threads", "1", "--max-messages", "3")
-		proctest.Eventually(t, 20*time.Second, "the chain", n.dir().HasChain)
-		start("bc-serve", "--listen", addr(i))
-		start("bc-gossip", append([]string{"--peers", addr((i + 1) % 3), "--advertise", addr(i), "--log-level", "debug"}, fastGossip...)...)
+		n.Start("bc-mine", "--threads", "1", "--max-messages", "3")
+		n.Start("bc-serve")
+		n.Start("bc-gossip", append([]string{"--peers", addr((i + 1) % 3), "--advertise", addr(i), "--log-level", "debug"}, fastGossip...)...)
 	}
 	base := func(i int) string { return "http://" + addr(i) }
 	for i := range nodes {
@@ -143,7 +139,7 @@ func TestPartitionHeals(t *testing.T) {
 	addInside := func(i int, msg string) {
 		// The cut host is unreachable from here: add from inside its
 		// namespace, as a local client would.
-		out, err := exec.Command("ip", "netns", "exec", lab.hosts[i], c.bin.Path("bc-add"), "--node", addr(i), msg).Output()
+		out, err := exec.Command("ip", "netns", "exec", lab.hosts[i], c.Bin.Path("bc-add"), "--node", addr(i), msg).Output()
 		if err == nil {
 			mu.Lock()
 			acked = append(acked, strings.TrimSpace(string(out)))
@@ -165,38 +161,38 @@ func TestPartitionHeals(t *testing.T) {
 		time.Sleep(150 * time.Millisecond)
 	}
 	// The partition really happened: node 3's chain went its own way.
-	h3, h1 := nodes[2].height(t), nodes[0].height(t)
-	if nodes[2].tip(t) == nodes[0].tip(t) {
+	h3, h1 := nodes[2].DiskTip().Index, nodes[0].DiskTip().Index
+	if nodes[2].DiskTip().Hash == nodes[0].DiskTip().Hash {
 		t.Fatal("the cut node kept the others' chain: the partition did not happen")
 	}
-	most := max(h1, nodes[1].height(t), h3)
+	most := max(h1, nodes[1].DiskTip().Index, h3)
 	lab.cut(3, true)
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		mu.Lock()
-		missing := notMined(t, nodes[0].dir(), acked)
+		missing := notMined(t, nodes[0].Dir(), acked)
 		mu.Unlock()
-		if nodes[0].tip(t) == nodes[1].tip(t) && nodes[1].tip(t) == nodes[2].tip(t) && len(missing) == 0 {
+		if nodes[0].DiskTip().Hash == nodes[1].DiskTip().Hash && nodes[1].DiskTip().Hash == nodes[2].DiskTip().Hash && len(missing) == 0 {
 			break
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("after 60 s: heights %d %d %d, tips %.12s %.12s %.12s, %d acknowledged messages not mined at node 1 (e.g. %v)",
-				nodes[0].height(t), nodes[1].height(t), nodes[2].height(t), nodes[0].tip(t), nodes[1].tip(t), nodes[2].tip(t), len(missing), first(missing))
+				nodes[0].DiskTip().Index, nodes[1].DiskTip().Index, nodes[2].DiskTip().Index, nodes[0].DiskTip().Hash, nodes[1].DiskTip().Hash, nodes[2].DiskTip().Hash, len(missing), first(missing))
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	if got := nodes[0].height(t); got < most {
+	if got := nodes[0].DiskTip().Index; got < most {
 		t.Fatalf("converged on height %d, below the most work seen (%d)", got, most)
 	}
 	for _, n := range nodes {
-		counts := idCounts(t, n.dir())
+		counts := idCounts(t, n.Dir())
 		for _, id := range acked {
 			if counts[id] != 1 {
-				t.Fatalf("%s: message %s in %d blocks", n.name, id, counts[id])
+				t.Fatalf("%s: message %s in %d blocks", n.Name, id, counts[id])
 			}
 		}
 	}
-	t.Logf("partition: node 3 at height %d, the others at %d when healed; converged at %d with all %d acknowledged messages", h3, h1, nodes[0].height(t), len(acked))
+	t.Logf("partition: node 3 at height %d, the others at %d when healed; converged at %d with all %d acknowledged messages", h3, h1, nodes[0].DiskTip().Index, len(acked))
 }
 
 func addAt(base, msg string) (string, int) {
@@ -206,6 +202,6 @@ func addAt(base, msg string) (string, int) {
 	}
 	defer r.Body.Close()
 	var res struct{ ID string }
-	_ = decodeJSON(r, &res)
+	_ = json.NewDecoder(r.Body).Decode(&res)
 	return res.ID, r.StatusCode
 }

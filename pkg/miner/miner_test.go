@@ -17,6 +17,7 @@ import (
 
 	"github.com/bc-chain/bc/pkg/chain"
 	"github.com/bc-chain/bc/pkg/internal/chaintest"
+	"github.com/bc-chain/bc/pkg/internal/nodetest"
 	"github.com/bc-chain/bc/pkg/internal/proctest"
 	"github.com/bc-chain/bc/pkg/node"
 	"github.com/bc-chain/bc/pkg/store"
@@ -29,12 +30,7 @@ var programs = proctest.Names()
 
 func TestMain(m *testing.M) { proctest.Main(m, nil) }
 
-func must(t testing.TB, err error) {
-	t.Helper()
-	if err != nil {
-		t.Fatal(err)
-	}
-}
+var must = nodetest.Must
 
 func openDir(t testing.TB, path string) *store.Dir {
 	d, err := store.Open(path, store.Options{})
@@ -407,3 +403,6 @@ func TestExamplePlugin(t *testing.T) {
 		t.Fatal(got)
 	}
 }
+
+// bc-mine's command line, as a manual would show it: testdata/script.
+func TestScripts(t *testing.T) { proctest.Scripts(t, "testdata/script") }

@@ -135,8 +135,10 @@ type Gossiper struct {
 	lastStatus node.GossipStatus
 	// peers is what this run knows of each peer's conduct (see score.go).
 	peers map[node.Addr]*peerState
-	// lastAll is when a sync with every neighbour was last started.
-	lastAll time.Time
+	// lastAll is when an announcement last started a sync with every
+	// neighbour; allDeferred, whether one waits (see syncSoon).
+	lastAll     time.Time
+	allDeferred bool
 
 	// workers are the per-peer syncs in flight; Run waits for them.
 	workers sync.WaitGroup

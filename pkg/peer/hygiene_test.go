@@ -153,5 +153,3 @@ func TestClientGuards(t *testing.T) {
 		t.Fatalf("oversized answer: %v", err)
 	}
 }
-
-var testNow = time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC)

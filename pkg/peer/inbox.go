@@ -86,9 +86,7 @@ func (g *Gossiper) takeAnnouncement(ctx context.Context, a node.Announcement) {
 	if sender == "" || !g.isNeighbour(sender) {
 		sender = ""
 	}
-	if g.announceDue(sender) {
-		g.requestSync(sender)
-	}
+	g.syncSoon(sender)
 }
 
 // localTip is mine as fork choice sees it.
@@ -96,25 +94,37 @@ func (g *Gossiper) localTip(mine chain.Summary) validate.Tip {
 	return validate.Tip{Genesis: g.genesis, Height: mine.Index, Hash: mine.Hash}
 }
 
-// announceDue rate-limits the syncs announcements start: per sender, and
-// for announcements of non-neighbours ("") all together.
-func (g *Gossiper) announceDue(sender node.Addr) bool {
+// syncSoon asks for a sync with sender ("" for every neighbour) because of
+// an announcement, at most once per AnnounceEvery for each: a sync asked
+// for sooner is deferred to the end of that interval, never dropped, so
+// that announcements cannot make this node sync without end and an honest
+// one is never lost.
+func (g *Gossiper) syncSoon(sender node.Addr) {
 	now := time.Now()
 	g.mu.Lock()
-	defer g.mu.Unlock()
-	if sender == "" {
-		if now.Sub(g.lastAll) < g.cfg.AnnounceEvery {
-			return false
-		}
-		g.lastAll = now
-		return true
+	last, deferred := &g.lastAll, &g.allDeferred
+	if sender != "" {
+		ps := g.peerLocked(sender)
+		last, deferred = &ps.lastAnnounceSync, &ps.deferred
 	}
-	ps := g.peerLocked(sender)
-	if now.Sub(ps.lastAnnounceSync) < g.cfg.AnnounceEvery {
-		return false
+	wait := g.cfg.AnnounceEvery - now.Sub(*last)
+	switch {
+	case wait <= 0:
+		*last = now
+		g.mu.Unlock()
+		g.requestSync(sender)
+	case !*deferred:
+		*deferred = true
+		g.mu.Unlock()
+		time.AfterFunc(wait, func() {
+			g.mu.Lock()
+			*deferred, *last = false, time.Now()
+			g.mu.Unlock()
+			g.requestSync(sender)
+		})
+	default:
+		g.mu.Unlock() // one is deferred already
 	}
-	ps.lastAnnounceSync = now
-	return true
 }
 
 func (g *Gossiper) isNeighbour(a node.Addr) bool {

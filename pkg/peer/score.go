@@ -40,6 +40,7 @@ type peerState struct {
 	refused          map[string]time.Time // fork tips refused, until when
 	tie              *tie                 // a standing tie with this peer
 	lastAnnounceSync time.Time
+	deferred         bool // a sync asked for by an announcement waits (see syncSoon)
 }
 
 // peerLocked returns a's state, creating it (g.mu held).

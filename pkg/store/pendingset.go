@@ -102,6 +102,10 @@ func (s *PendingSet) followChain() {
 	if gen == s.gen && height == s.height {
 		return
 	}
+	if gen == s.gen && height > s.height && s.live.Messages == 0 {
+		s.height = height // appended blocks cannot mine what is not pending
+		return
+	}
 	if gen == s.gen && height > s.height {
 		err := s.view.Lines(s.height+1, height, func(_ uint64, line []byte) error {
 			var p chain.Parser

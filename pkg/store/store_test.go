@@ -15,6 +15,7 @@ import (
 
 	"github.com/bc-chain/bc/pkg/chain"
 	"github.com/bc-chain/bc/pkg/internal/chaintest"
+	"github.com/bc-chain/bc/pkg/internal/nodetest"
 	"github.com/bc-chain/bc/pkg/store"
 	"github.com/bc-chain/bc/pkg/strategy"
 )
@@ -26,12 +27,7 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-func must(t testing.TB, err error) {
-	t.Helper()
-	if err != nil {
-		t.Fatal(err)
-	}
-}
+var must = nodetest.Must
 
 func newChain(t testing.TB, blocks int) *chaintest.Builder {
 	b, err := chaintest.NewBuilder(strategy.Default{}, 4)

@@ -112,7 +112,9 @@ func (v *View) refresh() (ch Change, changed, audit bool, err error) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	defer func() {
-		audit = v.f != nil && err == nil && !ch.Replaced && (!cur.ModTime().Equal(v.mtime) && cur.Size() == v.end || time.Since(v.audited) > AuditEvery)
+		// An edit in place: the file has the size read, but another time.
+		inPlace := cur.Size() == v.end && !cur.ModTime().Equal(v.mtime) && !changed
+		audit = v.f != nil && err == nil && !ch.Replaced && (inPlace || time.Since(v.audited) > AuditEvery)
 		if audit {
 			v.mtime, v.audited = cur.ModTime(), time.Now()
 		}
@@ -146,8 +148,10 @@ func (v *View) follow(path string, cur os.FileInfo) (Change, bool, error) {
 	if err := v.consume(); err != nil {
 		return Change{}, false, err
 	}
-	if cur.Size() == v.end {
-		v.mtime = cur.ModTime() // an append we read whole
+	// What we read is the whole file: its time now is the one an edit in
+	// place would change (stat again: an append may have come meanwhile).
+	if st, err := v.f.Stat(); err == nil && st.Size() == v.end {
+		v.mtime = st.ModTime()
 	}
 	if len(v.offsets) == before {
 		return Change{}, false, nil

@@ -12,6 +12,7 @@ import (
 
 	"github.com/bc-chain/bc/pkg/chain"
 	"github.com/bc-chain/bc/pkg/internal/chaintest"
+	"github.com/bc-chain/bc/pkg/internal/nodetest"
 	"github.com/bc-chain/bc/pkg/pow"
 	"github.com/bc-chain/bc/pkg/strategy"
 	"github.com/bc-chain/bc/pkg/validate"
@@ -29,12 +30,7 @@ type vector struct {
 	opts  validate.Options
 }
 
-func must(t *testing.T, err error) {
-	t.Helper()
-	if err != nil {
-		t.Fatal(err)
-	}
-}
+var must = nodetest.Must
 
 func builder(t *testing.T, s pow.Strategy, difficulty uint32, blocks int) *chaintest.Builder {
 	b, err := chaintest.NewBuilder(s, difficulty)

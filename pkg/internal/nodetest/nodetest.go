@@ -10,8 +10,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -63,8 +65,13 @@ type Node struct {
 	Port       int
 	Difficulty int
 	Env        []string
-	procs      map[string]*proctest.Proc
-	args       map[string][]string
+	// Host is the IP bc-serve listens on (127.0.0.1 when empty), and Wrap
+	// a command that runs each program (such as ip netns exec NS), for
+	// nodes in network namespaces of their own.
+	Host  string
+	Wrap  []string
+	procs map[string]*proctest.Proc
+	args  map[string][]string
 }
 
 // Node makes a node with an empty chain directory; bc-mine creates its
@@ -75,7 +82,13 @@ func (c *Cluster) Node(name string, difficulty int) *Node {
 }
 
 // Addr is the node's bc-serve address, URL its base URL.
-func (n *Node) Addr() string { return "127.0.0.1:" + strconv.Itoa(n.Port) }
+func (n *Node) Addr() string {
+	host := n.Host
+	if host == "" {
+		host = "127.0.0.1"
+	}
+	return net.JoinHostPort(host, strconv.Itoa(n.Port))
+}
 
 // URL is the base URL of the node's bc-serve.
 func (n *Node) URL() string { return "http://" + n.Addr() }
@@ -100,10 +113,12 @@ func (n *Node) Start(program string, args ...string) *proctest.Proc {
 	case "bc-mine":
 		full = append(full, "--difficulty", strconv.Itoa(n.Difficulty))
 	case "bc-serve":
-		full = append(full, "--listen", n.Addr())
+		if !slices.ContainsFunc(args, func(a string) bool { return strings.HasPrefix(a, "--listen") }) {
+			full = append(full, "--listen", n.Addr())
+		}
 	}
 	n.args[program] = full
-	p := n.c.Bin.StartEnv(n.t, n.Env, program, full...)
+	p := n.c.Bin.StartWrapped(n.t, n.Env, n.Wrap, program, full...)
 	n.procs[program] = p
 	switch program {
 	case "bc-mine":
@@ -137,7 +152,7 @@ func (n *Node) Stop(program string) {
 
 // Restart starts a program again with its previous arguments.
 func (n *Node) Restart(program string) *proctest.Proc {
-	p := n.c.Bin.StartEnv(n.t, n.Env, program, n.args[program]...)
+	p := n.c.Bin.StartWrapped(n.t, n.Env, n.Wrap, program, n.args[program]...)
 	n.procs[program] = p
 	return p
 }
@@ -385,4 +400,9 @@ func (n *Node) Chain() *chaintest.Builder {
 	b, err := chaintest.Load(f, strategy.Default{})
 	Must(n.t, err)
 	return b
+}
+
+// Exec runs a program to completion with args as given (no --dir).
+func (n *Node) Exec(stdin, program string, args ...string) (stdout, stderr string, code int) {
+	return n.c.Bin.Run(n.t, stdin, program, args...)
 }

@@ -1,9 +1,13 @@
 package proctest
 
 import (
+	"net/http"
 	"os"
+	"path/filepath"
 	"sort"
+	"strconv"
 	"testing"
+	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
 
@@ -54,4 +58,50 @@ func Names() []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// Scripts runs the testscript files of dir (testdata/script, say) against
+// bc's programs, which the package's TestMain must register with Main. Each
+// script gets BC_PLUGIN_DIR (the plugins are programs too), PORT (a free
+// loopback port), and the commands waithttp URL (until it answers) and
+// freeport NAME (another free port in $NAME).
+func Scripts(t *testing.T, dir string) {
+	testscript.Run(t, testscript.Params{
+		Dir: dir,
+		Setup: func(env *testscript.Env) error {
+			for _, d := range filepath.SplitList(env.Getenv("PATH")) {
+				if _, err := os.Stat(filepath.Join(d, "bc-pow-default")); err == nil {
+					env.Setenv("BC_PLUGIN_DIR", d)
+				}
+			}
+			env.Setenv("PORT", strconv.Itoa(FreePort(t)))
+			env.Setenv("BC_DIR", filepath.Join(env.WorkDir, "chain"))
+			return nil
+		},
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"waithttp": func(ts *testscript.TestScript, neg bool, args []string) {
+				if len(args) != 1 {
+					ts.Fatalf("usage: waithttp URL")
+				}
+				deadline := time.Now().Add(20 * time.Second)
+				for {
+					r, err := http.Get(args[0])
+					if err == nil {
+						r.Body.Close()
+						return
+					}
+					if time.Now().After(deadline) {
+						ts.Fatalf("%s did not answer: %v", args[0], err)
+					}
+					time.Sleep(20 * time.Millisecond)
+				}
+			},
+			"freeport": func(ts *testscript.TestScript, neg bool, args []string) {
+				if len(args) != 1 {
+					ts.Fatalf("usage: freeport NAME")
+				}
+				ts.Setenv(args[0], strconv.Itoa(FreePort(t)))
+			},
+		},
+	})
 }
