@@ -12,7 +12,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -75,24 +74,13 @@ func appendBlocks(ctx context.Context, t *testing.T, n *nodetest.Node, b *chaint
 	return &wg
 }
 
-// slowClient opens a connection with a tiny receive buffer, sends request
-// and then reads nothing: the server's writes to it block once the
-// buffers are full.
+// slowClient opens a connection that sends request and then reads
+// nothing (see nodetest.SlowConn); it is closed at the end of the test.
 func slowClient(t *testing.T, addr, request string) net.Conn {
 	t.Helper()
-	d := net.Dialer{Control: func(_, _ string, c syscall.RawConn) error {
-		var serr error
-		err := c.Control(func(fd uintptr) { serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096) })
-		if err != nil {
-			return err
-		}
-		return serr
-	}}
-	conn, err := d.Dial("tcp", addr)
+	conn, err := nodetest.SlowConn(context.Background(), addr, request, nil)
 	nodetest.Must(t, err)
 	t.Cleanup(func() { conn.Close() })
-	_, err = io.WriteString(conn, request)
-	nodetest.Must(t, err)
 	return conn
 }
 

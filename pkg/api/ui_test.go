@@ -78,9 +78,7 @@ func browser(t *testing.T) (context.Context, *atomic.Int32) {
 func TestBrowserUIPendingIsText(t *testing.T) {
 	bctx, dialogs := browser(t)
 	n := nodetest.New(t).Node("pending", 14)
-	if _, e, code := n.Run("", "bc-mine", "--once", "--difficulty", "14"); code != 0 {
-		t.Fatalf("bc-mine --once (to create the chain): %s", e)
-	}
+	n.Create()
 	n.Start("bc-serve")
 	const loaded = `<img src=x onerror="window.__pwned=1;alert(1)"> pending & <b>bold?</b>`
 	const live = `<script>window.__pwned=2</script><img src=y onerror="window.__pwned=3">`

@@ -298,20 +298,8 @@ func (b *Backuper) checkIntact(f *os.File, n int64) error {
 		return nil
 	}
 	where := "in bytes already verified"
-	c := validate.NewChecker(validate.Options{Genesis: b.genesis})
-	lr := chain.NewLineReader(io.NewSectionReader(f, 0, n))
-	for {
-		line, err := lr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err == nil {
-			_, err = c.Check(lr.Line(), line)
-		}
-		if err != nil {
-			where = "and no longer verifies: " + err.Error()
-			break
-		}
+	if _, err := validate.CheckReader(io.NewSectionReader(f, 0, n), validate.Options{Genesis: b.genesis}); err != nil {
+		where = "and no longer verifies: " + err.Error()
 	}
 	return fmt.Errorf("%w %s; node.hash and the backups stay as they were (restore one with bc-backup restore)", store.ErrTampered, where)
 }

@@ -10,7 +10,6 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -284,21 +283,17 @@ func loopClients(ctx context.Context, n int, client func()) {
 	wg.Wait()
 }
 
-// slowRead sends request on a connection with a 4 KiB receive buffer and
-// reads nothing until the server closes it or ctx ends.
+// slowRead sends request from the attacker's address on a connection
+// with a 4 KiB receive buffer and reads a byte a second until the server
+// closes it or ctx ends.
 func slowRead(ctx context.Context, addr, request string) {
-	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: attackerIP}, Control: func(_, _ string, c syscall.RawConn) error {
-		return c.Control(func(fd uintptr) { _ = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096) })
-	}}
-	conn, err := d.DialContext(ctx, "tcp", addr)
+	conn, err := nodetest.SlowConn(ctx, addr, request, attackerIP)
 	if err != nil {
 		return
 	}
 	defer conn.Close()
-	_, _ = io.WriteString(conn, request)
 	stop := context.AfterFunc(ctx, func() { conn.Close() })
 	defer stop()
-	// Read a byte now and then: the server sees a reader that never keeps up.
 	buf := make([]byte, 1)
 	for ctx.Err() == nil {
 		if _, err := conn.Read(buf); err != nil {

@@ -27,9 +27,7 @@ func TestWritesAreSyncedBeforeTheyCount(t *testing.T) {
 	}
 	c := nodetest.New(t)
 	n := c.Node("synced", 8)
-	if out, errOut, code := n.Run("", "bc-mine", "--once", "--difficulty", "8"); code != 0 {
-		t.Fatalf("bc-mine --once: %s %s", out, errOut)
-	}
+	n.Create()
 	trace := func(name string) []string {
 		return []string{"strace", "-f", "-qq", "-s", "512", "-e", "trace=openat,close,write,pwrite64,fdatasync,fsync", "-o", filepath.Join(t.TempDir(), name)}
 	}

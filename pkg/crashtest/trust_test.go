@@ -20,9 +20,7 @@ import (
 func TestSymlinksInTheChainDirectoryAreRefused(t *testing.T) {
 	c := nodetest.New(t)
 	n := c.Node("victim", 8)
-	if out, errOut, code := n.Run("", "bc-mine", "--once", "--difficulty", "8"); code != 0 {
-		t.Fatalf("bc-mine --once: %s %s", out, errOut)
-	}
+	n.Create()
 	n.Start("bc-serve")
 	precious := filepath.Join(t.TempDir(), "precious.txt")
 	nodetest.Must(t, os.WriteFile(precious, []byte("the user's own file\n"), 0o600))
@@ -84,9 +82,7 @@ func TestExposedPluginAndDirectory(t *testing.T) {
 func TestDamagedPendingLine(t *testing.T) {
 	c := nodetest.New(t)
 	n := c.Node("damaged", 8)
-	if out, errOut, code := n.Run("", "bc-mine", "--once", "--difficulty", "8"); code != 0 {
-		t.Fatalf("bc-mine --once: %s %s", out, errOut)
-	}
+	n.Create()
 	d := n.Dir()
 	before := []store.PendingEntry{entry("first"), entry("second")}
 	nodetest.Must(t, d.AddPending(context.Background(), before))

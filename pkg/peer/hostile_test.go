@@ -26,9 +26,7 @@ func newVictim(t *testing.T) (*nodetest.Node, *fakepeer.Peer) {
 	t.Helper()
 	c := nodetest.New(t)
 	n := c.Node("victim", 8)
-	if out, errOut, code := n.Run("", "bc-mine", "--once", "--difficulty", "8"); code != 0 {
-		t.Fatalf("bc-mine --once: %s %s", out, errOut)
-	}
+	n.Create()
 	n.Start("bc-serve")
 	g, err := n.Dir().ReadGenesis()
 	nodetest.Must(t, err)
@@ -292,9 +290,7 @@ func TestSlowPeerDoesNotDelayHonestBlocks(t *testing.T) {
 	slow.SetDelay(1900 * time.Millisecond) // the tests' timeout is 2 s
 
 	for _, v := range []*nodetest.Node{calm, attacked} {
-		if out, errOut, code := v.Run("", "bc-mine", "--once", "--difficulty", "8"); code != 0 {
-			t.Fatalf("bc-mine --once: %s %s", out, errOut)
-		}
+		v.Create()
 		v.Start("bc-serve")
 	}
 	calm.StartGossip([]string{honest.Addr()})
@@ -335,9 +331,7 @@ func TestAddressBookEvictsJunk(t *testing.T) {
 	good.Start("bc-mine")
 	good.Start("bc-serve")
 	n := c.Node("victim", 8)
-	if out, errOut, code := n.Run("", "bc-mine", "--once", "--difficulty", "8"); code != 0 {
-		t.Fatalf("bc-mine --once: %s %s", out, errOut)
-	}
+	n.Create()
 	n.Start("bc-serve")
 	g, err := n.Dir().ReadGenesis()
 	nodetest.Must(t, err)

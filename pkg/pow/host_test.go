@@ -11,12 +11,12 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/bc-chain/bc/pkg/chain"
+	"github.com/bc-chain/bc/pkg/internal/proctest"
 	"github.com/bc-chain/bc/pkg/pow"
 	"github.com/bc-chain/bc/pkg/powsdk"
 	"github.com/bc-chain/bc/pkg/strategy"
@@ -237,7 +237,7 @@ func TestFinder(t *testing.T) {
 
 // Plugin logs reach the host's log with their level.
 func TestPluginLogLevels(t *testing.T) {
-	var buf syncBuf
+	var buf proctest.SyncBuffer
 	log := slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	t.Setenv("BC_TEST_ROLE", "noisy-plugin")
 	p, err := pow.Open(context.Background(), self(t), log)
@@ -261,21 +261,4 @@ func TestPluginLogLevels(t *testing.T) {
 	if !sawWarn || !sawDebug {
 		t.Fatalf("plugin log lines not in the host log with their levels:\n%s", buf.String())
 	}
-}
-
-type syncBuf struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuf) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuf) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

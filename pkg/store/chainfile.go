@@ -164,39 +164,23 @@ func (d *Dir) Recover(ctx context.Context) (RecoverResult, error) {
 		return res, err
 	}
 	size := st.Size()
-	c := validate.NewChecker(validate.Options{})
-	lr := chain.NewLineReader(f)
-	var bad error
-	for {
-		line, err := lr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err == nil {
-			_, err = c.Check(lr.Line(), line)
-		}
-		if err != nil {
-			var tail *chain.TailError
-			if !errors.As(err, &tail) && !isRuleError(err) && !isParseError(err) {
-				return res, fmt.Errorf("read %s: %w", d.File(ChainFile), err)
-			}
-			bad = err
-			break
-		}
-	}
-	res.Blocks, res.Tip, res.Bytes = c.Blocks(), c.Last(), lr.Offset()
+	cr, bad := validate.CheckReader(f, validate.Options{})
+	res.Blocks, res.Tip, res.Bytes = cr.Blocks, cr.Last, cr.End
 	if bad == nil {
-		res.Bytes = lr.End()
 		return res, nil
 	}
-	badAt := lr.Offset()
-	// Only the last line may be bad: nothing after it may end in a newline.
-	rest := make([]byte, min(size-lr.End(), int64(chain.MaxLineBytes)+1))
-	n, _ := f.ReadAt(rest, lr.End())
-	if lr.End() < size && (bytes.IndexByte(rest[:n], '\n') >= 0 || size-lr.End() > int64(len(rest))) {
-		return res, &CorruptError{Path: d.File(ChainFile), Line: lr.Line(), Offset: badAt, Err: bad}
+	var tail *chain.TailError
+	if !errors.As(bad, &tail) && !isRuleError(bad) && !isParseError(bad) {
+		return res, fmt.Errorf("read %s: %w", d.File(ChainFile), bad)
 	}
-	if c.Blocks() == 0 {
+	badAt := cr.BadAt
+	// Only the last line may be bad: nothing after it may end in a newline.
+	rest := make([]byte, min(size-cr.BadEnd, int64(chain.MaxLineBytes)+1))
+	n, _ := f.ReadAt(rest, cr.BadEnd)
+	if cr.BadEnd < size && (bytes.IndexByte(rest[:n], '\n') >= 0 || size-cr.BadEnd > int64(len(rest))) {
+		return res, &CorruptError{Path: d.File(ChainFile), Line: cr.Line, Offset: badAt, Err: bad}
+	}
+	if cr.Blocks == 0 {
 		return res, &CorruptError{Path: d.File(ChainFile), Line: 1, Offset: 0, Err: fmt.Errorf("the genesis line is damaged: %w", bad)}
 	}
 	moved, err := d.moveAside(f, badAt, size, bad)

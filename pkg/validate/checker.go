@@ -3,6 +3,7 @@ package validate
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"strconv"
 	"time"
 
@@ -216,4 +217,37 @@ func (c *Checker) maxFuture() time.Duration {
 		return c.opts.MaxFuture
 	}
 	return DefaultMaxFuture
+}
+
+// CheckResult is what CheckReader saw of a chain file.
+type CheckResult struct {
+	Blocks uint64        // blocks that passed
+	Last   chain.Summary // the last of them
+	End    int64         // offset just after the last good line
+	Line   int           // the line of the first failure (0 if none)
+	BadAt  int64         // its offset
+	BadEnd int64         // how far the reader got into the input with it
+}
+
+// CheckReader applies the sanity, genesis and linkage rules (not the
+// proofs of work) to every line of r, stopping at the first failure: a
+// *RuleError, or a *chain.TailError when r ends inside a line.
+func CheckReader(r io.Reader, opts Options) (CheckResult, error) {
+	c := NewChecker(opts)
+	lr := chain.NewLineReader(r)
+	var res CheckResult
+	for {
+		line, err := lr.Next()
+		if err == io.EOF {
+			return res, nil
+		}
+		if err == nil {
+			_, err = c.Check(lr.Line(), line)
+		}
+		if err != nil {
+			res.Line, res.BadAt, res.BadEnd = lr.Line(), lr.Offset(), lr.End()
+			return res, err
+		}
+		res.Blocks, res.Last, res.End = c.Blocks(), c.Last(), lr.End()
+	}
 }

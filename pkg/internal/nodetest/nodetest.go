@@ -7,6 +7,7 @@ package nodetest
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -16,6 +17,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -405,4 +407,39 @@ func (n *Node) Chain() *chaintest.Builder {
 // Exec runs a program to completion with args as given (no --dir).
 func (n *Node) Exec(stdin, program string, args ...string) (stdout, stderr string, code int) {
 	return n.c.Bin.Run(n.t, stdin, program, args...)
+}
+
+// Create makes the node's chain (bc-mine --once at its difficulty) without
+// leaving a miner running, so that messages stay pending until a test
+// starts one.
+func (n *Node) Create() {
+	n.t.Helper()
+	if out, errOut, code := n.Run("", "bc-mine", "--once", "--difficulty", strconv.Itoa(n.Difficulty)); code != 0 {
+		n.t.Fatalf("%s: bc-mine --once: exit %d: %s %s", n.Name, code, out, errOut)
+	}
+}
+
+// SlowConn opens a connection to addr (from the local IP from, when not
+// nil) with a 4 KiB receive buffer and sends request on it: a client that
+// reads slowly, or not at all, from the server's side.
+func SlowConn(ctx context.Context, addr, request string, from net.IP) (net.Conn, error) {
+	d := net.Dialer{Control: func(_, _ string, c syscall.RawConn) error {
+		var serr error
+		if err := c.Control(func(fd uintptr) { serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096) }); err != nil {
+			return err
+		}
+		return serr
+	}}
+	if from != nil {
+		d.LocalAddr = &net.TCPAddr{IP: from}
+	}
+	conn, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := io.WriteString(conn, request); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	return conn, nil
 }
