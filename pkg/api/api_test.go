@@ -82,6 +82,11 @@ func (a answer) expect(t *testing.T, code int, contains ...string) answer {
 			t.Fatalf("answer %s does not contain %q", a.raw, c)
 		}
 	}
+	// Every error answer names itself twice: the seed's "message" and
+	// bc's "error" (README). /health's 503 is a status with a reason.
+	if code >= 400 && a.body["reason"] == nil && (a.body["message"] == nil || a.body["error"] == nil || a.body["error"] == "") {
+		t.Fatalf("error answer %d without message and error: %s", code, a.raw)
+	}
 	return a
 }
 
@@ -96,6 +101,7 @@ func TestSeedEndpoints(t *testing.T) {
 	n.req(t, "POST", "/add", "application/x-www-form-urlencoded", "message=from+a+form").expect(t, 200, "Message added!")
 	n.req(t, "PUT", "/add", "", "").expect(t, 400, `"message":"No Message added!"`)
 	n.req(t, "PUT", "/add?message=", "", "").expect(t, 400, "No Message added!", "empty")
+	n.req(t, "POST", "/add", "application/json", `{"message":"  \t\n "}`).expect(t, 400, "No Message added!", "white space")
 	n.req(t, "POST", "/add", "application/json", `{"text":"wrong field"}`).expect(t, 400, "No Message added!")
 	n.req(t, "POST", "/add", "application/json", `not json`).expect(t, 400, "No Message added!")
 	n.req(t, "POST", "/add", "text/plain", `hello`).expect(t, 400, "unsupported content type")
@@ -109,7 +115,7 @@ func TestSeedEndpoints(t *testing.T) {
 	n.req(t, "PUT", "/add?message=my+own+id&id="+own, "", "").expect(t, 200, `"id":"`+own+`"`)
 
 	// Unknown paths: the seed's 404 wording.
-	n.req(t, "GET", "/nope/deeper", "", "").expect(t, 404, `{"message":"'nope/deeper' is not a valid endpoint!"}`)
+	n.req(t, "GET", "/nope/deeper", "", "").expect(t, 404, `"message":"'nope/deeper' is not a valid endpoint!"`)
 
 	// Everything gets mined; /data/<id> follows it.
 	proctest.Eventually(t, 20*time.Second, "the messages to be mined", func() bool {

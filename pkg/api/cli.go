@@ -41,6 +41,13 @@ func (c *CLI) Vars() kong.Vars {
 }
 
 func (c *CLI) run(ctx context.Context, env *cli.Env) error {
+	// Listen first: a bad --listen must fail before anything is written
+	// (the directory, the admin token).
+	l, err := net.Listen("tcp", c.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", c.Listen, err)
+	}
+	defer l.Close()
 	dir, err := env.OpenDir()
 	if err != nil {
 		return err
@@ -48,10 +55,6 @@ func (c *CLI) run(ctx context.Context, env *cli.Env) error {
 	s, err := New(dir, env.Log, Options{MaxPending: c.MaxPending, MaxPendingBytes: c.MaxPendingBytes, MaxEventClients: c.MaxEventClients, MaxConnsPerIP: c.MaxConnsPerIP, MaxConns: c.MaxConns, Rescan: c.Rescan, Version: cli.VersionString()})
 	if err != nil {
 		return err
-	}
-	l, err := net.Listen("tcp", c.Listen)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w", c.Listen, err)
 	}
 	url := "http://" + uiHost(l.Addr())
 	env.Log.Info("serving", "listen", l.Addr().String(), "dir", dir.Path(), "ui", url+"/")

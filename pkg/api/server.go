@@ -249,7 +249,8 @@ func (s *Server) newMux() *http.ServeMux {
 // notFound is the seed's answer, with its wording: the path without its
 // leading slash, as the seed's Flask route gave it.
 func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
-	s.reply(w, http.StatusNotFound, map[string]string{"message": fmt.Sprintf("'%s' is not a valid endpoint!", strings.TrimPrefix(r.URL.Path, "/"))})
+	s.reply(w, http.StatusNotFound, map[string]string{"message": fmt.Sprintf("'%s' is not a valid endpoint!", strings.TrimPrefix(r.URL.Path, "/")),
+		"error": "no endpoint " + r.URL.Path + " (the README lists them)"})
 }
 
 // ServeHTTP routes a request, with access logging and metrics.
@@ -323,16 +324,13 @@ func (s *Server) reply(w http.ResponseWriter, code int, v any) {
 	_ = enc.Encode(v)
 }
 
-// fail answers an error: {"message": msg or the error, "error": detail}.
+// fail answers an error: {"message": message (the seed's wording where
+// it has one, else the detail), "error": detail}.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, code int, detail, message string) {
 	if message == "" {
 		message = detail
 	}
-	body := map[string]string{"message": message}
-	if detail != message {
-		body["error"] = detail
-	}
-	s.reply(w, code, body)
+	s.reply(w, code, map[string]string{"message": message, "error": detail})
 }
 
 // Every write to a client has a deadline: writeGrace plus the time to send
@@ -421,7 +419,7 @@ func (s *Server) serveAdd(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, code, err.Error(), msgNoAdded)
 		return
 	}
-	if err := chain.CheckMessage(text); err != nil {
+	if err := chain.CheckNewMessage(text); err != nil {
 		code := http.StatusBadRequest
 		if len(text) > chain.MaxMessageBytes {
 			code = http.StatusRequestEntityTooLarge
@@ -653,7 +651,7 @@ func (s *Server) serveRemoveNeighbour(w http.ResponseWriter, r *http.Request) {
 	}
 	s.node.refreshBook()
 	if !found {
-		s.reply(w, http.StatusNotFound, map[string]string{"message": "'" + string(a) + "' is not a neighbour (it is kept out for an hour anyway)"})
+		s.fail(w, r, http.StatusNotFound, "'"+string(a)+"' is not a neighbour (it is kept out for an hour anyway)", "")
 		return
 	}
 	s.reply(w, http.StatusOK, map[string]string{"message": "Neighbour removed!", "neighbour": string(a)})
@@ -684,7 +682,7 @@ func (s *Server) serveStatus(w http.ResponseWriter, r *http.Request) {
 	}
 	st, ok := s.node.messageStatus(id)
 	if !ok {
-		s.reply(w, http.StatusNotFound, map[string]string{"message": "unknown message id " + id, "id": id, "status": "unknown"})
+		s.reply(w, http.StatusNotFound, map[string]string{"message": "unknown message id " + id, "error": "unknown message id " + id, "id": id, "status": "unknown"})
 		return
 	}
 	s.reply(w, http.StatusOK, st)
@@ -797,7 +795,7 @@ func (s *Server) serveBlock(w http.ResponseWriter, r *http.Request) {
 		}
 		idx, ok := v.IndexOf(h)
 		if !ok {
-			s.reply(w, http.StatusNotFound, map[string]string{"message": "no block with hash " + ref})
+			s.fail(w, r, http.StatusNotFound, "no block with hash "+ref, "")
 			return
 		}
 		i = idx
@@ -808,7 +806,7 @@ func (s *Server) serveBlock(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if n > v.Height() {
-			s.reply(w, http.StatusNotFound, map[string]string{"message": fmt.Sprintf("no block %d (the tip is %d)", n, v.Height())})
+			s.fail(w, r, http.StatusNotFound, fmt.Sprintf("no block %d (the tip is %d)", n, v.Height()), "")
 			return
 		}
 		i = n

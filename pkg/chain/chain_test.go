@@ -299,3 +299,21 @@ func TestStringLen(t *testing.T) {
 		}
 	}
 }
+
+// White space alone is refused at the front doors, yet a block holding it
+// stays valid: the policy is not a rule of the chain.
+func TestBlankMessagePolicy(t *testing.T) {
+	for _, text := range []string{" ", "\t\n", "\u00a0\u2003"} {
+		if CheckMessage(text) != nil {
+			t.Errorf("CheckMessage(%q) refuses a valid chain message", text)
+		}
+		if CheckNewMessage(text) == nil {
+			t.Errorf("CheckNewMessage(%q) accepts a blank message", text)
+		}
+	}
+	for _, text := range []string{"x", " x ", ""} {
+		if (CheckNewMessage(text) == nil) != (CheckMessage(text) == nil) {
+			t.Errorf("CheckNewMessage(%q) and CheckMessage disagree", text)
+		}
+	}
+}

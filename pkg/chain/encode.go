@@ -3,6 +3,7 @@ package chain
 import (
 	"encoding/hex"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -157,6 +158,21 @@ func CheckMessage(text string) error {
 		return errMessageTooLong
 	case !utf8.ValidString(text):
 		return errMessageNotUTF8
+	}
+	return nil
+}
+
+// CheckNewMessage is CheckMessage plus bc's policy for messages that
+// clients add: text that is only white space is refused, as it would be
+// mined as an empty line. It is a policy of the front doors (bc-serve's
+// /add, bc-mine's stdin), not a rule of the chain: blocks that hold such
+// messages stay valid.
+func CheckNewMessage(text string) error {
+	if err := CheckMessage(text); err != nil {
+		return err
+	}
+	if strings.TrimSpace(text) == "" {
+		return errBlankMessage
 	}
 	return nil
 }

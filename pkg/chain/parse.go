@@ -11,6 +11,7 @@ import (
 
 var (
 	errEmptyMessage   = errors.New("message is empty")
+	errBlankMessage   = errors.New("message is only white space")
 	errMessageTooLong = fmt.Errorf("message is longer than %d bytes", MaxMessageBytes)
 	errMessageNotUTF8 = errors.New("message is not valid UTF-8")
 )

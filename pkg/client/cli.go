@@ -185,6 +185,9 @@ func (c *GetCLI) run(ctx context.Context, env *cmdline.Env) error {
 		if err := want(1, "block N|HASH"); err != nil {
 			return err
 		}
+		if _, err := strconv.ParseUint(args[0], 10, 63); err != nil && !validHash(args[0]) {
+			return fmt.Errorf("block %q: want a height or a 64-digit hash", args[0])
+		}
 		path = "/blocks/" + args[0]
 	case "status":
 		if err := want(1, "status ID"); err != nil {
@@ -363,4 +366,9 @@ func printable(s string) string {
 		}
 	}
 	return b.String()
+}
+
+func validHash(s string) bool {
+	_, err := chain.ParseHash(s)
+	return err == nil
 }

@@ -202,16 +202,25 @@ func Main(p Program, args []string, run func(ctx context.Context, env *Env) erro
 	if p.LogDir != nil {
 		logDir = p.LogDir()
 	}
-	log, closeLog, err := NewLogger(p.Common, logDir, env.Stderr)
+	log, logFile, err := NewLogger(p.Common, logDir, env.Stderr)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "%s: %v\n", p.Name, err)
 		return ExitUsage
 	}
-	defer closeLog()
+	defer logFile.Close()
 	env.Log = log.With("prog", p.Name)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, env); err != nil {
+	stopHUP := onHangup(env.Log, logFile)
+	defer stopHUP()
+	err = run(ctx, env)
+	if err != nil && ctx.Err() != nil && errors.Is(err, context.Canceled) {
+		// A stop that was asked for (SIGTERM, Ctrl-C) is no error, whatever
+		// the program was waiting for.
+		env.Log.Debug("stopped on request while starting")
+		err = nil
+	}
+	if err != nil {
 		code := ExitCode(err)
 		if !errors.Is(err, errQuiet) {
 			fmt.Fprintf(os.Stderr, "%s: %v\n", p.Name, err)
@@ -274,14 +283,64 @@ func helpWithDefaults(value *kong.Value) string {
 	return help
 }
 
+// onHangup handles SIGHUP as daemons do: the log file is reopened (for
+// log rotators that move it away) and the signal logged, instead of the
+// default of dying without a word. It returns the function that stops
+// handling it.
+func onHangup(log *slog.Logger, f *LogFile) func() {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	done := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case <-done:
+				return
+			case <-hup:
+				if f.Reopen() {
+					log.Info("SIGHUP: log file reopened")
+				} else {
+					log.Info("SIGHUP: nothing to reload (bc reads its settings at start only)")
+				}
+			}
+		}
+	}()
+	return func() {
+		signal.Stop(hup)
+		close(done)
+	}
+}
+
+// LogFile is the --log-file being written, if any.
+type LogFile struct {
+	lj *lumberjack.Logger
+}
+
+// Reopen closes the log file, so that the next record opens it again by
+// its name; it reports whether there is a file.
+func (f *LogFile) Reopen() bool {
+	if f == nil || f.lj == nil {
+		return false
+	}
+	_ = f.lj.Close()
+	return true
+}
+
+// Close closes the log file, if any.
+func (f *LogFile) Close() {
+	if f != nil && f.lj != nil {
+		_ = f.lj.Close()
+	}
+}
+
 // NewLogger builds the slog logger the common flags describe; a relative
 // --log-file is inside dir.
-func NewLogger(c *Common, dir string, stderr io.Writer) (*slog.Logger, func(), error) {
+func NewLogger(c *Common, dir string, stderr io.Writer) (*slog.Logger, *LogFile, error) {
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(c.LogLevel)); err != nil && c.LogLevel != "" {
 		return nil, nil, fmt.Errorf("--log-level %q: %w", c.LogLevel, err)
 	}
-	out, closeFn := stderr, func() {}
+	out, file := io.Writer(stderr), &LogFile{}
 	if c.LogFile != "" {
 		path := c.LogFile
 		if !filepath.IsAbs(path) {
@@ -295,7 +354,7 @@ func NewLogger(c *Common, dir string, stderr io.Writer) (*slog.Logger, func(), e
 			maxSize = DefaultLogMaxMiB
 		}
 		lj := &lumberjack.Logger{Filename: path, MaxSize: maxSize, MaxBackups: backups}
-		out, closeFn = lj, func() { _ = lj.Close() }
+		out, file = lj, &LogFile{lj: lj}
 	}
 	opts := &slog.HandlerOptions{Level: level}
 	var h slog.Handler
@@ -304,5 +363,5 @@ func NewLogger(c *Common, dir string, stderr io.Writer) (*slog.Logger, func(), e
 	} else {
 		h = slog.NewTextHandler(out, opts)
 	}
-	return slog.New(h), closeFn, nil
+	return slog.New(h), file, nil
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -116,7 +117,7 @@ func (c *CLI) run(ctx context.Context, env *cli.Env) error {
 		return m.Run(ctx, func() bool { return true }, 3)
 	default:
 		env.Log.Info("mining", "dir", dir.Path(), "strategy", m.view.Params().Strategy, "difficulty", m.view.Params().Difficulty,
-			"height", m.view.Height(), "pending", m.Pending(), "threads", c.Threads, "max_messages", c.MaxMessages)
+			"height", m.view.Height(), "pending", m.Pending(), "threads", threads(c.Threads), "max_messages", c.MaxMessages)
 		cli.Ready(env)
 		return m.Run(ctx, nil, 0)
 	}
@@ -237,4 +238,13 @@ func (c *CLI) list(ctx context.Context, env *cli.Env) error {
 		return errors.New("some plugins did not start: " + strings.Join(failed, "; "))
 	}
 	return nil
+}
+
+// threads is the number of search threads --threads n gives (0: one per
+// CPU).
+func threads(n int) int {
+	if n <= 0 {
+		return runtime.NumCPU()
+	}
+	return n
 }

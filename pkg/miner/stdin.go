@@ -59,7 +59,7 @@ func (s *stdinReader) read(ctx context.Context, env *cli.Env, in io.Reader, wake
 				if line == "" {
 					continue
 				}
-				if cerr := chain.CheckMessage(line); cerr != nil || len(line) >= maxInputLine {
+				if cerr := chain.CheckNewMessage(line); cerr != nil || len(line) >= maxInputLine {
 					if cerr == nil {
 						cerr = fmt.Errorf("longer than %d bytes", chain.MaxMessageBytes)
 					}
@@ -165,11 +165,19 @@ func (c *CLI) mineStdin(ctx context.Context, env *cli.Env, dir *store.Dir, m *Mi
 		return *p
 	}
 	if ctx.Err() != nil {
-		return ctx.Err()
+		// Stopped on request (Ctrl-C ends `journalctl -f | bc-mine -`):
+		// what was read is in the pending log, so nothing is lost; the
+		// next bc-mine on the directory mines the rest.
+		left := 0
+		if err := m.refresh(); err == nil {
+			left = m.Pending()
+		}
+		env.Log.Info("stopped", "messages_read", r.count.Load(), "blocks", m.Stats().Blocks, "still_pending", left)
+		return nil
 	}
 	env.Log.Info("stdin mined", "messages", r.count.Load(), "blocks", m.Stats().Blocks)
 	if n := r.rejected.Load(); n > 0 {
-		return cli.Failed(fmt.Errorf("%d stdin lines were not messages (see the log); the rest is mined", n))
+		return cli.Failed(fmt.Errorf("%d stdin %s (see the log); the rest is mined", n, plural(int(n), "line was not a message", "lines were not messages")))
 	}
 	return nil
 }
@@ -225,4 +233,12 @@ func (c *CLI) feed(ctx context.Context, env *cli.Env, dir *store.Dir) error {
 			return ctx.Err()
 		}
 	}
+}
+
+// plural picks the singular or plural form for n.
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }

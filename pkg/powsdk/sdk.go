@@ -15,9 +15,11 @@ package powsdk
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
@@ -29,6 +31,7 @@ import (
 	"github.com/hashicorp/go-plugin"
 
 	"github.com/bc-chain/bc/pkg/chain"
+	"github.com/bc-chain/bc/pkg/cmdline"
 	"github.com/bc-chain/bc/pkg/pow"
 )
 
@@ -47,8 +50,13 @@ type (
 const WatchdogInterval = 200 * time.Millisecond
 
 // Serve serves s to the host that started this process and returns when the
-// host closes it. It exits the process if the host dies first.
+// host closes it. It exits the process if the host dies first. Run by a
+// person rather than by a host, it answers --help and --version (exit 0)
+// and otherwise says what it is (exit 2).
 func Serve(s Strategy) {
+	if os.Getenv(pow.Handshake.MagicCookieKey) != pow.Handshake.MagicCookieValue {
+		os.Exit(byHand(s, os.Args))
+	}
 	go watchParent(os.Getppid(), WatchdogInterval, func() { os.Exit(3) })
 	go graceTERM(2 * time.Second)
 	plugin.Serve(&plugin.ServeConfig{
@@ -271,4 +279,23 @@ func ParallelHash(records Records, out []byte, hash func(i int, out []byte)) {
 		}(lo, hi)
 	}
 	wg.Wait()
+}
+
+// byHand answers a person who runs a plugin from a shell.
+func byHand(s Strategy, args []string) int {
+	name := filepath.Base(args[0])
+	info := s.Describe()
+	for _, a := range args[1:] {
+		switch a {
+		case "--version", "-version":
+			fmt.Printf("%s %s\n", name, cmdline.VersionString())
+			return cmdline.ExitOK
+		case "--help", "-help", "-h":
+			fmt.Printf("%s: the %q proof-of-work strategy of bc: %s.\n\n", name, info.Name, info.Description)
+			fmt.Printf("It is a plugin: bc-mine, bc-gossip, bc-backup and bc-verify start it themselves\n(found in --plugin-dir, or next to them). bc-mine --list-strategies lists the plugins.\n")
+			return cmdline.ExitOK
+		}
+	}
+	fmt.Fprintf(os.Stderr, "%s: a bc proof-of-work plugin, started by bc's programs, not by hand (see %s --help)\n", name, name)
+	return cmdline.ExitUsage
 }
