@@ -9,7 +9,7 @@
 #   contrib/run-network.sh            # 3 nodes
 #   N=10 contrib/run-network.sh       # or: N=10 make run
 #   DIFFICULTY=20 STRATEGY=classic ...  (parameters of new chains)
-#   FRESH=1 ...                       # start over: old chains go to backups
+#   FRESH=1 ...                       # start over: old chains go to old/
 #
 # Chain directories: $BC_NETWORK_DIR, default ~/.local/share/bc/network/node-<i>
 # (kept between runs). A chain's parameters are fixed at its creation: to
@@ -126,7 +126,7 @@ for ((i = 1; i <= N; i++)); do
 done
 echo "Try it (the programs are in $BIN; export PATH=\"$BIN:\$PATH\" to type their names alone):"
 echo "  $BIN/bc-add --node $HOST:$BASE_PORT \"hello\""
-echo "  $BIN/bc-get --dir $ROOT/node-2 chain | $BIN/bc-verify"
+echo "  $BIN/bc-get --dir $ROOT/node-$((N > 1 ? 2 : 1)) chain | $BIN/bc-verify"
 echo "Press Ctrl-C to stop."
 
 # Wait until one program ends (or Ctrl-C, which exits through the trap).

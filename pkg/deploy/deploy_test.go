@@ -104,3 +104,6 @@ func quoteAll(ws []string) []string {
 	}
 	return out
 }
+
+// The scripts of contrib/ (make run's network), run as a user would.
+func TestScripts(t *testing.T) { proctest.Scripts(t, "testdata/script") }

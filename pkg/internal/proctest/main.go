@@ -63,12 +63,15 @@ func Names() []string {
 // Scripts runs the testscript files of dir (testdata/script, say) against
 // bc's programs, which the package's TestMain must register with Main. Each
 // script gets BC_PLUGIN_DIR (the plugins are programs too), PORT (a free
-// loopback port), and the commands waithttp URL (until it answers) and
-// freeport NAME (another free port in $NAME).
+// loopback port), REPO (the module's root, for scripts of contrib/), and
+// the commands waithttp URL (until it answers) and freeport NAME (another
+// free port in $NAME).
 func Scripts(t *testing.T, dir string) {
+	repo := moduleRoot(t)
 	testscript.Run(t, testscript.Params{
 		Dir: dir,
 		Setup: func(env *testscript.Env) error {
+			env.Setenv("REPO", repo)
 			for _, d := range filepath.SplitList(env.Getenv("PATH")) {
 				if _, err := os.Stat(filepath.Join(d, "bc-pow-default")); err == nil {
 					env.Setenv("BC_PLUGIN_DIR", d)
@@ -104,4 +107,22 @@ func Scripts(t *testing.T, dir string) {
 			},
 		},
 	})
+}
+
+// moduleRoot is the directory of go.mod above the test's directory.
+func moduleRoot(t *testing.T) string {
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("no go.mod above the test's directory")
+		}
+		dir = parent
+	}
 }
