@@ -16,6 +16,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/bc-chain/bc/pkg/internal/nodetest"
+	"github.com/bc-chain/bc/pkg/internal/proctest"
 )
 
 // chromium returns Debian's Chromium, or skips the test saying how to get it.
@@ -25,7 +26,7 @@ func chromium(t *testing.T) string {
 			return p
 		}
 	}
-	t.Skip("no Chromium: install Debian's package (apt-get install chromium) to run the browser test; .ci/run does")
+	proctest.SkipMissing(t, "no Chromium: install Debian's package (apt-get install chromium) to run the browser test; .ci/run does")
 	return ""
 }
 

@@ -23,7 +23,7 @@ import (
 // chain before bc-mine goes on.
 func TestWritesAreSyncedBeforeTheyCount(t *testing.T) {
 	if _, err := exec.LookPath("strace"); err != nil {
-		t.Skip("SKIPPED (strace is not installed: apt-get install strace): durability is checked on the system calls")
+		proctest.SkipMissing(t, "strace is not installed (apt-get install strace): durability is checked on the system calls")
 	}
 	c := nodetest.New(t)
 	n := c.Node("synced", 8)

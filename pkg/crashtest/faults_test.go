@@ -37,11 +37,11 @@ func addHTTP(t *testing.T, n *nodetest.Node, msg string) (string, int, string) {
 // mount makes a small tmpfs for a fault test, or skips the test.
 func mount(t *testing.T, size string) string {
 	if os.Geteuid() != 0 {
-		t.Skip("fault injection by mounting a small tmpfs needs root")
+		proctest.SkipMissing(t, "fault injection by mounting a small tmpfs needs root")
 	}
 	dir := t.TempDir()
 	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size="+size+",mode=0755", "bc-fault", dir).CombinedOutput(); err != nil {
-		t.Skipf("cannot mount a tmpfs here (%v: %s): the full-disk and read-only tests need it", err, out)
+		proctest.SkipMissing(t, "cannot mount a tmpfs here (%v: %s): the full-disk and read-only tests need it", err, out)
 	}
 	t.Cleanup(func() { _ = exec.Command("umount", "-l", dir).Run() })
 	return dir
@@ -139,7 +139,7 @@ func TestReadOnlyDirectory(t *testing.T) {
 	}
 	waitMined(t, n, []string{id0}, 20*time.Second)
 	if out, err := exec.Command("mount", "-o", "remount,ro", mnt).CombinedOutput(); err != nil {
-		t.Skipf("cannot remount read-only: %v %s", err, out)
+		proctest.SkipMissing(t, "cannot remount read-only: %v %s", err, out)
 	}
 	_, code, body := addHTTP(t, n, "while read-only")
 	if code != 503 || !strings.Contains(body, "read-only file system") {
@@ -253,7 +253,7 @@ func TestStaleAndHeldLocks(t *testing.T) {
 	holder := exec.Command("flock", "-o", d.File(store.LockFile), "sleep", "60")
 	holder.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := holder.Start(); err != nil {
-		t.Skip("no flock(1):", err)
+		proctest.SkipMissing(t, "no flock(1) (apt-get install util-linux): %v", err)
 	}
 	defer syscall.Kill(-holder.Process.Pid, syscall.SIGKILL)
 	time.Sleep(200 * time.Millisecond)

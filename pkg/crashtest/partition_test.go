@@ -36,10 +36,10 @@ func sh(args ...string) error {
 
 func newNetlab(t *testing.T, count int) *netlab {
 	if os.Geteuid() != 0 {
-		t.Skip("network namespaces need root: skipping the partition test")
+		proctest.SkipMissing(t, "network namespaces need root")
 	}
 	if _, err := exec.LookPath("ip"); err != nil {
-		t.Skip("no ip command (iproute2): skipping the partition test")
+		proctest.SkipMissing(t, "no ip command (apt-get install iproute2)")
 	}
 	id := os.Getpid() % 200
 	lab := &netlab{t: t, prefix: fmt.Sprintf("bc%d", os.Getpid()%100000), subnet: fmt.Sprintf("10.77.%d", id+10)}
@@ -47,7 +47,7 @@ func newNetlab(t *testing.T, count int) *netlab {
 	t.Cleanup(lab.close)
 	try := func(args ...string) {
 		if err := sh(args...); err != nil {
-			t.Skipf("cannot build the network namespaces here (%v): skipping the partition test", err)
+			proctest.SkipMissing(t, "cannot build the network namespaces here (%v)", err)
 		}
 	}
 	try("ip", "netns", "add", lab.bridge)

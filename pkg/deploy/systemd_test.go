@@ -28,7 +28,7 @@ var daemons = []string{"bc-mine", "bc-serve", "bc-gossip", "bc-backup"}
 func systemdAnalyze(t *testing.T) string {
 	p, err := exec.LookPath("systemd-analyze")
 	if err != nil {
-		t.Skip("systemd-analyze is not installed (Debian package systemd)")
+		proctest.SkipMissing(t, "systemd-analyze is not installed (apt-get install systemd)")
 	}
 	return p
 }
@@ -62,7 +62,7 @@ func TestUnitsVerify(t *testing.T) {
 	sa := systemdAnalyze(t)
 	for _, d := range daemons {
 		if _, err := os.Stat(filepath.Join("../../bin", d)); err != nil {
-			t.Skip("binaries not built (make build)")
+			proctest.SkipMissing(t, "the binaries are not built (make build)")
 		}
 	}
 	dir := unitCopy(t)

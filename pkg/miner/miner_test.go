@@ -387,7 +387,7 @@ func TestSIGKILL(t *testing.T) {
 func TestExamplePlugin(t *testing.T) {
 	gobin, err := exec.LookPath("go")
 	if err != nil {
-		t.Skip("no go toolchain in PATH")
+		proctest.SkipMissing(t, "no go toolchain in PATH")
 	}
 	b := proctest.NewBin(t, programs...)
 	build := exec.Command(gobin, "build", "-o", b.Path("bc-pow-sha256d"), "../../contrib/example-plugin/bc-pow-sha256d")
