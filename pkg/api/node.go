@@ -309,6 +309,9 @@ func (n *nodeState) health() Health {
 		h.Status, h.Reason = "degraded", n.bookErr.Error()
 	}
 	n.mu.RUnlock()
+	if g := h.Gossip; h.Status == "ok" && g != nil && g.Running && g.Reachable == 0 && g.Unreachable != "" {
+		h.Status, h.Reason = "degraded", "no neighbour is reachable: "+g.Unreachable
+	}
 	return h
 }
 

@@ -110,9 +110,32 @@ type call struct {
 func (c call) fileIs(name string) bool { return filepath.Base(c.file) == name }
 
 var (
-	callRE = regexp.MustCompile(`^\d+\s+(\w+)\((.*)\)\s+= (-?\d+)`)
-	openRE = regexp.MustCompile(`^[^,]+, "([^"]+)"`)
+	callRE       = regexp.MustCompile(`^\d+\s+(\w+)\((.*)\)\s+= (-?\d+)`)
+	openRE       = regexp.MustCompile(`^[^,]+, "([^"]+)"`)
+	unfinishedRE = regexp.MustCompile(`^(\d+)\s+(\w+\(.*) <unfinished \.\.\.>$`)
+	resumedRE    = regexp.MustCompile(`^(\d+)\s+<\.\.\. \w+ resumed>(.*)$`)
 )
+
+// joinInterrupted puts back together the calls that strace -f splits
+// when another thread runs meanwhile ("fdatasync(12 <unfinished ...>",
+// later "<... fdatasync resumed>) = 0"), at the place where they ended:
+// a sync counts once it has returned.
+func joinInterrupted(lines []string) []string {
+	started := map[string]string{}
+	out := lines[:0:0]
+	for _, line := range lines {
+		if m := unfinishedRE.FindStringSubmatch(line); m != nil {
+			started[m[1]] = m[2]
+			continue
+		}
+		if m := resumedRE.FindStringSubmatch(line); m != nil {
+			line = m[1] + " " + started[m[1]] + m[2]
+			delete(started, m[1])
+		}
+		out = append(out, line)
+	}
+	return out
+}
 
 // readTrace parses an strace log, following which file each fd is open on
 // (fds are shared by the threads of a process).
@@ -121,7 +144,7 @@ func readTrace(t *testing.T, path string) []call {
 	nodetest.Must(t, err)
 	files := map[int]string{}
 	var out []call
-	for _, line := range strings.Split(string(b), "\n") {
+	for _, line := range joinInterrupted(strings.Split(string(b), "\n")) {
 		m := callRE.FindStringSubmatch(line)
 		if m == nil {
 			continue
@@ -170,4 +193,17 @@ func dump(log []call) string {
 		b.WriteString(c.call + "(" + args + ") [" + c.file + "]\n")
 	}
 	return b.String()
+}
+
+func TestJoinInterruptedStraceLines(t *testing.T) {
+	got := joinInterrupted([]string{
+		`7 write(12, "x", 1) = 1`,
+		`7 fdatasync(12 <unfinished ...>`,
+		`8 write(10, "HTTP/1.1 200", 12) = 12`,
+		`7 <... fdatasync resumed>) = 0`,
+	})
+	want := []string{`7 write(12, "x", 1) = 1`, `8 write(10, "HTTP/1.1 200", 12) = 12`, `7 fdatasync(12) = 0`}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("joined:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
 }

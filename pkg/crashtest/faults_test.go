@@ -2,7 +2,6 @@ package crashtest
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"io"
 	"net"
@@ -10,8 +9,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -320,7 +319,7 @@ func TestPeerVanishesMidTransfer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cuts := 0
+	var cuts atomic.Int32
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		resp, err := http.Get(good.URL() + r.URL.RequestURI())
 		if err != nil {
@@ -333,7 +332,7 @@ func TestPeerVanishesMidTransfer(t *testing.T) {
 			w.Write(body)
 			return
 		}
-		cuts++
+		cuts.Add(1)
 		conn, buf, _ := w.(http.Hijacker).Hijack()
 		fmt.Fprintf(buf, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n", len(body))
 		buf.Write(body[:len(body)/2])
@@ -347,8 +346,8 @@ func TestPeerVanishesMidTransfer(t *testing.T) {
 	victim.WaitHTTP()
 	victim.Start("bc-gossip", append([]string{"--peers", l.Addr().String(), "--advertise", victim.Addr()}, fastGossip...)...)
 	time.Sleep(3 * time.Second)
-	if victim.DiskTip().Index != 0 || cuts == 0 {
-		t.Fatalf("height %d after %d cut transfers", victim.DiskTip().Index, cuts)
+	if victim.DiskTip().Index != 0 || cuts.Load() == 0 {
+		t.Fatalf("height %d after %d cut transfers", victim.DiskTip().Index, cuts.Load())
 	}
 	victim.Proc("bc-gossip").Kill()
 	victim.Start("bc-gossip", append([]string{"--peers", l.Addr().String() + "," + good.Addr(), "--advertise", victim.Addr()}, fastGossip...)...)
@@ -356,6 +355,4 @@ func TestPeerVanishesMidTransfer(t *testing.T) {
 	if out, e, code := c.Bin.Run(t, "", "bc-verify", victim.Dir().File(store.ChainFile)); code != 0 {
 		t.Fatal(out, e)
 	}
-	_ = strconv.Itoa
-	_ = context.Background
 }

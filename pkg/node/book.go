@@ -81,6 +81,16 @@ func ReadBook(d *store.Dir) (Book, error) {
 	return b, nil
 }
 
+// Clone returns a copy of b that shares no memory with it, for a book
+// that one goroutine edits while another encodes it.
+func (b *Book) Clone() Book {
+	c := *b
+	c.Neighbours = slices.Clone(b.Neighbours)
+	c.Known = slices.Clone(b.Known)
+	c.Removed = slices.Clone(b.Removed)
+	return c
+}
+
 // Encode returns the file content.
 func (b *Book) Encode() []byte {
 	if b.Neighbours == nil {

@@ -34,13 +34,15 @@ type GossipStatus struct {
 	Running       bool   `json:"running"`
 	Updated       int64  `json:"updated"` // Unix ms
 	Neighbours    int    `json:"neighbours"`
-	BlocksAdopted uint64 `json:"blocks_adopted"` // blocks written from peers
-	Reorgs        uint64 `json:"reorgs"`         // chain replacements
-	InvalidPeers  uint64 `json:"invalid_peers"`  // peers banned (invalid data, or misbehaviour)
-	Misbehaviour  uint64 `json:"misbehaviour"`   // misbehaviour scored against peers
-	PendingPulled uint64 `json:"pending_pulled"` // messages learned from peers
-	Announcements uint64 `json:"announcements"`  // announcements sent
-	LastSync      int64  `json:"last_sync"`      // Unix ms of the last sync round
+	Reachable     int    `json:"reachable"`             // neighbours whose last contact worked
+	Unreachable   string `json:"unreachable,omitempty"` // "addr (reason); ..." of those failing again and again
+	BlocksAdopted uint64 `json:"blocks_adopted"`        // blocks written from peers
+	Reorgs        uint64 `json:"reorgs"`                // chain replacements
+	InvalidPeers  uint64 `json:"invalid_peers"`         // peers banned (invalid data, or misbehaviour)
+	Misbehaviour  uint64 `json:"misbehaviour"`          // misbehaviour scored against peers
+	PendingPulled uint64 `json:"pending_pulled"`        // messages learned from peers
+	Announcements uint64 `json:"announcements"`         // announcements sent
+	LastSync      int64  `json:"last_sync"`             // Unix ms of the last sync round
 }
 
 // ReadMinerStatus reads bc-mine's status; ok is false when there is none.

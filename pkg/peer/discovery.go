@@ -36,6 +36,7 @@ func (g *Gossiper) discover(ctx context.Context) {
 	wg.Wait()
 	g.fill(ctx)
 	g.saveBook(ctx)
+	g.forgetIdlePeers(time.Now())
 }
 
 // probe checks a peer's health and records the outcome; it reports whether
@@ -154,30 +155,6 @@ func (g *Gossiper) trust(a node.Addr) Scope {
 	return trustOf(&g.book, a)
 }
 
-// ok records a successful contact.
-func (g *Gossiper) ok(a node.Addr) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if k := g.book.Lookup(a); k != nil {
-		k.Failures, k.LastOK, k.Reason = 0, time.Now().UnixMilli(), ""
-	}
-}
-
-// failed records a failed contact; a neighbour that fails MaxFailures times
-// in a row is dropped (and tried again later from the known list).
-func (g *Gossiper) failed(a node.Addr, err error) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	k := g.book.Entry(a)
-	k.Failures++
-	k.LastFail = time.Now().UnixMilli()
-	k.Reason = describe(err)
-	if k.Failures >= g.cfg.MaxFailures && g.book.IsNeighbour(a) && k.Trust != ScopeConfigured.String() {
-		g.book.DropNeighbour(a)
-		g.log.Info("dropped a neighbour that keeps failing", "peer", a, "failures", k.Failures, "error", err)
-	}
-}
-
 // ban drops a peer and leaves it alone for d.
 func (g *Gossiper) ban(a node.Addr, d time.Duration, reason string) {
 	g.mu.Lock()
@@ -196,9 +173,7 @@ func (g *Gossiper) ban(a node.Addr, d time.Duration, reason string) {
 // saveBook writes the book, merging removals made meanwhile by bc-serve.
 func (g *Gossiper) saveBook(ctx context.Context) {
 	g.mu.Lock()
-	mine := g.book
-	mine.Neighbours = append([]node.Addr(nil), g.book.Neighbours...)
-	mine.Known = append([]node.Known(nil), g.book.Known...)
+	mine := g.book.Clone()
 	g.mu.Unlock()
 	err := node.UpdateBook(ctx, g.dir, func(b *node.Book) error {
 		now := time.Now()
@@ -210,8 +185,9 @@ func (g *Gossiper) saveBook(ctx context.Context) {
 				b.Remove(r.Addr, time.UnixMilli(r.Until).Add(-node.RemovalBan))
 			}
 		}
+		// b is encoded after this returns: the gossiper keeps its own copy.
 		g.mu.Lock()
-		g.book = *b
+		g.book = b.Clone()
 		g.mu.Unlock()
 		return nil
 	})

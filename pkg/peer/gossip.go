@@ -198,7 +198,7 @@ func (g *Gossiper) loadBook() error {
 			}
 		}
 		g.mu.Lock()
-		g.book = *b
+		g.book = b.Clone() // b is encoded after this returns
 		g.mu.Unlock()
 		return nil
 	})
@@ -210,6 +210,7 @@ func (g *Gossiper) Stats() node.GossipStatus {
 	defer g.mu.Unlock()
 	s := g.stats
 	s.Neighbours = len(g.book.Neighbours)
+	s.Reachable, s.Unreachable = g.reachabilityLocked()
 	return s
 }
 

@@ -140,8 +140,17 @@ func (e *PeerError) Error() string {
 
 func (e *PeerError) Unwrap() error { return e.Err }
 
-// errTooLarge is returned when an answer exceeds its limit.
-var errTooLarge = errors.New("answer larger than its limit")
+var (
+	// errTooLarge is returned when an answer exceeds its limit.
+	errTooLarge = errors.New("answer larger than its limit")
+	// errBadJSON marks an answer that is not the JSON asked for.
+	errBadJSON = errors.New("bad JSON")
+	// errNotBC marks a peer that answers, but not as a bc node does: the
+	// seed's miner (404 to /health), a web server, another service.
+	errNotBC = errors.New("not a bc node")
+	// errNoChain marks a bc node that has no chain yet.
+	errNoChain = errors.New("no chain yet")
+)
 
 // get fetches path from a, decodes at most limit bytes of JSON into v.
 func (c *Client) get(ctx context.Context, a node.Addr, trust Scope, path string, limit int64, v any) error {
@@ -149,6 +158,12 @@ func (c *Client) get(ctx context.Context, a node.Addr, trust Scope, path string,
 }
 
 func (c *Client) do(ctx context.Context, a node.Addr, trust Scope, method, path string, body []byte, limit int64, v any) error {
+	return c.doAccepting(ctx, a, trust, method, path, body, limit, v, 0)
+}
+
+// doAccepting is do, taking the answer of status also (besides 2xx) as one
+// to decode: /health answers 503 with a body when a node is degraded.
+func (c *Client) doAccepting(ctx context.Context, a node.Addr, trust Scope, method, path string, body []byte, limit int64, v any, also int) error {
 	ctx, cancel := context.WithTimeout(withTrust(ctx, trust), c.Timeout)
 	defer cancel()
 	var rd io.Reader
@@ -168,7 +183,7 @@ func (c *Client) do(ctx context.Context, a node.Addr, trust Scope, method, path 
 		return &PeerError{Addr: a, Op: path, Err: err}
 	}
 	defer resp.Body.Close()
-	if resp.StatusCode/100 != 2 {
+	if resp.StatusCode/100 != 2 && resp.StatusCode != also {
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 		return &PeerError{Addr: a, Op: path, Code: resp.StatusCode}
 	}
@@ -186,7 +201,7 @@ func (c *Client) do(ctx context.Context, a node.Addr, trust Scope, method, path 
 		return nil
 	}
 	if err := json.Unmarshal(raw, v); err != nil {
-		return &PeerError{Addr: a, Op: path, Err: fmt.Errorf("bad JSON: %w", err)}
+		return &PeerError{Addr: a, Op: path, Err: fmt.Errorf("%w: %w", errBadJSON, err)}
 	}
 	return nil
 }
@@ -217,10 +232,32 @@ type remotePage struct {
 	More    bool              `json:"more"`
 }
 
+// health asks a peer for its /health. A degraded node (503) still
+// answers with its tip, and is taken as it is; a node that answers
+// otherwise than a bc node does is errNotBC.
 func (c *Client) health(ctx context.Context, a node.Addr, trust Scope) (remoteHealth, error) {
 	var h remoteHealth
-	err := c.get(ctx, a, trust, "/health", maxHealthBytes, &h)
-	return h, err
+	err := c.doAccepting(ctx, a, trust, http.MethodGet, "/health", nil, maxHealthBytes, &h, http.StatusServiceUnavailable)
+	return classifyHealth(a, h, err)
+}
+
+// classifyHealth turns a /health answer into a node's health or the
+// reason it is none.
+func classifyHealth(a node.Addr, h remoteHealth, err error) (remoteHealth, error) {
+	var pe *PeerError
+	switch {
+	case errors.As(err, &pe) && (pe.Code == http.StatusNotFound || pe.Code == http.StatusMethodNotAllowed):
+		return h, &PeerError{Addr: a, Op: "/health", Err: fmt.Errorf("%w: it answers /health with %d (a seed node does)", errNotBC, pe.Code)}
+	case errors.Is(err, errBadJSON):
+		return h, &PeerError{Addr: a, Op: "/health", Err: fmt.Errorf("%w: its /health is not bc's JSON", errNotBC)}
+	case err != nil:
+		return h, err
+	case h.Genesis == "" && h.Status == "starting":
+		return h, &PeerError{Addr: a, Op: "/health", Err: errNoChain}
+	case h.Genesis == "" || h.Tip == "":
+		return h, &PeerError{Addr: a, Op: "/health", Err: fmt.Errorf("%w: its /health names no genesis and tip", errNotBC)}
+	}
+	return h, nil
 }
 
 func (c *Client) blocksFrom(ctx context.Context, a node.Addr, trust Scope, from uint64, limit int) (remotePage, error) {

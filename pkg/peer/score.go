@@ -41,6 +41,10 @@ type peerState struct {
 	tie              *tie                 // a standing tie with this peer
 	lastAnnounceSync time.Time
 	deferred         bool // a sync asked for by an announcement waits (see syncSoon)
+	// warnedKind and warnedAt: the failure last logged at WARN, and when
+	// (see reach.go); cleared when the peer answers again.
+	warnedKind string
+	warnedAt   time.Time
 }
 
 // peerLocked returns a's state, creating it (g.mu held).
@@ -116,4 +120,32 @@ func (g *Gossiper) refused(a node.Addr, tip string) bool {
 	}
 	_, ok := ps.refused[tip]
 	return ok
+}
+
+// forgetIdlePeers drops what this run knows of peers that have left the
+// book and hold nothing worth keeping (a score, a refused fork, a sync or
+// tie in progress), so that the map stays as small as the book however
+// many addresses pass through it in a long run.
+func (g *Gossiper) forgetIdlePeers(now time.Time) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for a, ps := range g.peers {
+		if g.book.Lookup(a) != nil || ps.syncing || ps.deferred || ps.tie != nil {
+			continue
+		}
+		score := ps.score
+		if !ps.scoredAt.IsZero() {
+			score *= math.Exp2(-float64(now.Sub(ps.scoredAt)) / float64(scoreHalfLife))
+		}
+		if score >= 1 {
+			continue
+		}
+		live := false
+		for _, until := range ps.refused {
+			live = live || now.Before(until)
+		}
+		if !live {
+			delete(g.peers, a)
+		}
+	}
 }
