@@ -18,6 +18,7 @@ import (
 type CLI struct {
 	cli.Common
 	Listen          string        `help:"Address to listen on (host:port; :port listens on every interface)." default:":12345" env:"BC_LISTEN"`
+	SeedListen      string        `help:"Also answer the seed's Python CLI and miner on this address (host:port), in the seed's jsonpickle shapes (README: bc and the seed). Off when empty." env:"BC_SEED_LISTEN" placeholder:"ADDR"`
 	MaxPending      int           `help:"Most pending messages; /add answers 503 beyond." default:"${max_pending}" env:"BC_MAX_PENDING"`
 	MaxPendingBytes int           `help:"Most bytes of pending message text; /add answers 503 beyond." default:"${max_pending_bytes}" env:"BC_MAX_PENDING_BYTES"`
 	MaxEventClients int           `help:"Most concurrent /events streams." default:"${max_event_clients}" env:"BC_MAX_EVENT_CLIENTS"`
@@ -48,6 +49,13 @@ func (c *CLI) run(ctx context.Context, env *cli.Env) error {
 		return fmt.Errorf("listen on %s: %w", c.Listen, err)
 	}
 	defer l.Close()
+	var seed net.Listener
+	if c.SeedListen != "" {
+		if seed, err = net.Listen("tcp", c.SeedListen); err != nil {
+			return fmt.Errorf("listen on %s (--seed-listen): %w", c.SeedListen, err)
+		}
+		defer seed.Close()
+	}
 	dir, err := env.OpenDir()
 	if err != nil {
 		return err
@@ -58,11 +66,14 @@ func (c *CLI) run(ctx context.Context, env *cli.Env) error {
 	}
 	url := "http://" + uiHost(l.Addr())
 	env.Log.Info("serving", "listen", l.Addr().String(), "dir", dir.Path(), "ui", url+"/")
+	if seed != nil {
+		env.Log.Info("serving the seed's clients", "listen", seed.Addr().String())
+	}
 	// Say where: bc-add and bc-get given --dir find this node from it.
 	if err := dir.WriteJSON(node.ServeStatusFile, node.ServeStatus{PID: os.Getpid(), Listen: l.Addr().String(), URL: url}); err != nil {
 		env.Log.Warn("cannot write the status file", "error", err)
 	}
-	err = s.Serve(ctx, l, func() { cli.Ready(env) })
+	err = s.Serve(ctx, l, seed, func() { cli.Ready(env) })
 	cli.Stopping()
 	env.Log.Info("stopped")
 	return err

@@ -14,9 +14,9 @@ const (
 	DefaultMaxConns      = 2048
 )
 
-// limitListener wraps a listener with the connection limits.
-type limitListener struct {
-	net.Listener
+// connLimits counts the open connections of every listener of a server
+// (bc's port and the seed's share one budget).
+type connLimits struct {
 	perIP, total int
 
 	mu   sync.Mutex
@@ -25,52 +25,61 @@ type limitListener struct {
 	shed uint64 // connections closed for a limit
 }
 
-func newLimitListener(l net.Listener, perIP, total int) *limitListener {
-	return &limitListener{Listener: l, perIP: perIP, total: total, byIP: map[string]int{}}
+func newConnLimits(perIP, total int) *connLimits {
+	return &connLimits{perIP: perIP, total: total, byIP: map[string]int{}}
 }
 
-// Accept returns the next connection within the limits, closing those
-// beyond them.
-func (l *limitListener) Accept() (net.Conn, error) {
-	for {
-		c, err := l.Listener.Accept()
-		if err != nil {
-			return nil, err
-		}
-		ip := remoteIP(c)
-		if l.admit(ip) {
-			return &limitedConn{Conn: c, l: l, ip: ip}, nil
-		}
-		_ = c.Close()
-	}
-}
+// wrap returns l with the limits applied to what it accepts.
+func (c *connLimits) wrap(l net.Listener) net.Listener { return &limitListener{Listener: l, c: c} }
 
-func (l *limitListener) admit(ip string) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.open >= l.total || l.byIP[ip] >= l.perIP {
-		l.shed++
+func (c *connLimits) admit(ip string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.open >= c.total || c.byIP[ip] >= c.perIP {
+		c.shed++
 		return false
 	}
-	l.open++
-	l.byIP[ip]++
+	c.open++
+	c.byIP[ip]++
 	return true
 }
 
-func (l *limitListener) release(ip string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.open--
-	if l.byIP[ip]--; l.byIP[ip] <= 0 {
-		delete(l.byIP, ip)
+func (c *connLimits) release(ip string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.open--
+	if c.byIP[ip]--; c.byIP[ip] <= 0 {
+		delete(c.byIP, ip)
 	}
 }
 
 // stats returns the open connections and how many were shed so far.
-func (l *limitListener) stats() (open int, shed uint64) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.open, l.shed
+func (c *connLimits) stats() (open int, shed uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.open, c.shed
+}
+
+// limitListener closes, as soon as they are accepted, the connections
+// beyond the limits.
+type limitListener struct {
+	net.Listener
+	c *connLimits
+}
+
+// Accept returns the next connection within the limits.
+func (l *limitListener) Accept() (net.Conn, error) {
+	for {
+		conn, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		ip := remoteIP(conn)
+		if l.c.admit(ip) {
+			return &limitedConn{Conn: conn, c: l.c, ip: ip}, nil
+		}
+		_ = conn.Close()
+	}
 }
 
 func remoteIP(c net.Conn) string {
@@ -83,13 +92,13 @@ func remoteIP(c net.Conn) string {
 // limitedConn gives its slot back once when closed.
 type limitedConn struct {
 	net.Conn
-	l    *limitListener
+	c    *connLimits
 	ip   string
 	once sync.Once
 }
 
 func (c *limitedConn) Close() error {
 	err := c.Conn.Close()
-	c.once.Do(func() { c.l.release(c.ip) })
+	c.once.Do(func() { c.c.release(c.ip) })
 	return err
 }

@@ -65,16 +65,10 @@ func newMetrics(s *Server) *metrics {
 		}),
 		gauge("bc_event_clients", "Connected /events streams.", func() float64 { return float64(s.hub.clients()) }),
 		gauge("bc_http_connections", "Open HTTP connections.", func() float64 {
-			if s.conns == nil {
-				return 0
-			}
 			open, _ := s.conns.stats()
 			return float64(open)
 		}),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "bc_http_connections_shed_total", Help: "Connections closed at once for the per-IP or total connection limit."}, func() float64 {
-			if s.conns == nil {
-				return 0
-			}
 			_, shed := s.conns.stats()
 			return float64(shed)
 		}),

@@ -118,8 +118,9 @@ type Server struct {
 	hub       *hub
 	adds      *committer
 	metrics   *metrics
-	mux       *http.ServeMux
-	conns     *limitListener // set by Serve
+	mux       *http.ServeMux // bc's routes
+	seedMux   *http.ServeMux // the seed's routes, for --seed-listen
+	conns     *connLimits
 	announces *ipLimiter
 	token     string
 	nodeID    string
@@ -142,8 +143,10 @@ func New(d *store.Dir, log *slog.Logger, opts Options) (*Server, error) {
 		announces: newIPLimiter(AnnouncesPerSecond, AnnounceBurst, 4096)}
 	s.node = newNodeState(d, log, h)
 	s.adds = newCommitter(d, s.node)
+	s.conns = newConnLimits(opts.MaxConnsPerIP, opts.MaxConns)
 	s.metrics = newMetrics(s)
-	s.mux = s.newMux()
+	s.mux = s.newMux(s.endpoints())
+	s.seedMux = s.newMux(s.seedEndpoints())
 	s.node.refresh(nil)
 	return s, nil
 }
@@ -151,9 +154,10 @@ func New(d *store.Dir, log *slog.Logger, opts Options) (*Server, error) {
 // Handler returns the HTTP handler (for tests and embedding).
 func (s *Server) Handler() http.Handler { return s }
 
-// Serve runs the server on l until ctx ends, then shuts down gracefully.
-// ready, if not nil, is called once the server accepts requests.
-func (s *Server) Serve(ctx context.Context, l net.Listener, ready func()) error {
+// Serve runs the server on l (and the seed's API on seed, if not nil)
+// until ctx ends, then shuts down gracefully. ready, if not nil, is called
+// once the server accepts requests.
+func (s *Server) Serve(ctx context.Context, l, seed net.Listener, ready func()) error {
 	watchCtx, stopWatch := context.WithCancel(ctx)
 	defer stopWatch()
 	watchErr := make(chan error, 1)
@@ -164,18 +168,15 @@ func (s *Server) Serve(ctx context.Context, l net.Listener, ready func()) error 
 	addsDone := make(chan struct{})
 	go func() { s.adds.run(addCtx); close(addsDone) }()
 
-	srv := &http.Server{
-		Handler:           s,
-		ReadHeaderTimeout: DefaultReadHeaderTimeout,
-		ReadTimeout:       DefaultReadTimeout,
-		WriteTimeout:      DefaultWriteTimeout,
-		IdleTimeout:       DefaultIdleTimeout,
-		MaxHeaderBytes:    DefaultMaxHeaderBytes - headerSlack,
-		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+	served := make(chan error, 2)
+	servers := []*http.Server{s.httpServer(s)}
+	if seed != nil {
+		servers = append(servers, s.httpServer(seedHandler{s}))
 	}
-	s.conns = newLimitListener(l, s.opts.MaxConnsPerIP, s.opts.MaxConns)
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(s.conns) }()
+	listeners := []net.Listener{l, seed}
+	for i, srv := range servers {
+		go func() { served <- srv.Serve(s.conns.wrap(listeners[i])) }()
+	}
 	if ready != nil {
 		ready()
 	}
@@ -188,9 +189,11 @@ func (s *Server) Serve(ctx context.Context, l net.Listener, ready func()) error 
 	close(s.done)
 	shutCtx, cancel := context.WithTimeout(context.Background(), DefaultShutdownTimeout)
 	defer cancel()
-	if serr := srv.Shutdown(shutCtx); serr != nil {
-		s.log.Warn("graceful shutdown did not finish", "error", serr)
-		_ = srv.Close()
+	for _, srv := range servers {
+		if serr := srv.Shutdown(shutCtx); serr != nil {
+			s.log.Warn("graceful shutdown did not finish", "error", serr)
+			_ = srv.Close()
+		}
 	}
 	stopAdds()
 	<-addsDone
@@ -200,6 +203,19 @@ func (s *Server) Serve(ctx context.Context, l net.Listener, ready func()) error 
 		err = nil
 	}
 	return err
+}
+
+// httpServer is an http.Server with bc-serve's timeouts and limits.
+func (s *Server) httpServer(h http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: DefaultReadHeaderTimeout,
+		ReadTimeout:       DefaultReadTimeout,
+		WriteTimeout:      DefaultWriteTimeout,
+		IdleTimeout:       DefaultIdleTimeout,
+		MaxHeaderBytes:    DefaultMaxHeaderBytes - headerSlack,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+	}
 }
 
 // endpoint is one route of the API: a ServeMux pattern, the methods it
@@ -237,9 +253,9 @@ func (s *Server) endpoints() []endpoint {
 }
 
 // newMux routes the endpoints; anything else gets the seed's 404.
-func (s *Server) newMux() *http.ServeMux {
+func (s *Server) newMux(endpoints []endpoint) *http.ServeMux {
 	mux := http.NewServeMux()
-	for _, e := range s.endpoints() {
+	for _, e := range endpoints {
 		mux.Handle(e.pattern, s.methods(e.h, e.methods...))
 	}
 	mux.HandleFunc("/", s.notFound)
@@ -254,7 +270,16 @@ func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
 }
 
 // ServeHTTP routes a request, with access logging and metrics.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.route(s.mux, w, r) }
+
+// seedHandler answers on the seed's port (--seed-listen).
+type seedHandler struct{ s *Server }
+
+func (h seedHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.s.route(h.s.seedMux, w, r) }
+
+// route hands a request to mux, with the checks common to every route,
+// access logging and metrics.
+func (s *Server) route(mux *http.ServeMux, w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	rw := &statusWriter{ResponseWriter: w, rc: http.NewResponseController(w), start: start, code: http.StatusOK}
 	defer func() {
@@ -280,7 +305,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.notFound(rw, r)
 		return
 	}
-	s.mux.ServeHTTP(rw, r)
+	mux.ServeHTTP(rw, r)
 }
 
 // cleanPath reports whether ServeMux would take p as it is (and not
@@ -399,10 +424,18 @@ func (w *statusWriter) Write(p []byte) (int, error) {
 // deadlines).
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
+// /add answers with the seed's "message" and "more_information" (its
+// CLI prints them), and bc's "id", "status" and "error".
 const (
 	msgAdded   = "Message added!"
 	msgNoAdded = "No Message added!"
+	moreAdded  = "Will be mined in a future block."
 )
+
+// failAdd refuses a message, with the seed's words and the reason.
+func (s *Server) failAdd(w http.ResponseWriter, r *http.Request, code int, detail string) {
+	s.reply(w, code, map[string]string{"message": msgNoAdded, "more_information": detail, "error": detail})
+}
 
 // serveAdd stores a message: PUT or POST, the message in the query
 // (?message=, as the seed), a JSON body {"message": ..., "id": ...} or a
@@ -416,7 +449,7 @@ func (s *Server) serveAdd(w http.ResponseWriter, r *http.Request) {
 			code = http.StatusRequestEntityTooLarge
 			err = fmt.Errorf("request body is larger than %d bytes (max_body_bytes)", s.opts.MaxBodyBytes)
 		}
-		s.fail(w, r, code, err.Error(), msgNoAdded)
+		s.failAdd(w, r, code, err.Error())
 		return
 	}
 	if err := chain.CheckNewMessage(text); err != nil {
@@ -425,34 +458,34 @@ func (s *Server) serveAdd(w http.ResponseWriter, r *http.Request) {
 			code = http.StatusRequestEntityTooLarge
 			err = fmt.Errorf("message is longer than %d bytes (max_message_bytes)", chain.MaxMessageBytes)
 		}
-		s.fail(w, r, code, err.Error(), msgNoAdded)
+		s.failAdd(w, r, code, err.Error())
 		return
 	}
 	if id == "" {
 		id = chain.NewMessageID(text)
 	} else if err := chain.CheckMessageID(id, text); err != nil {
-		s.fail(w, r, http.StatusBadRequest, "id "+truncate(id, 40)+": "+err.Error(), msgNoAdded)
+		s.failAdd(w, r, http.StatusBadRequest, "id "+truncate(id, 40)+": "+err.Error())
 		return
 	} else if st, ok := s.node.messageStatus(id); ok {
 		// A retry of a message we already have (its id is bound to its
 		// text, so it is the same message): same answer, nothing stored.
-		s.reply(w, http.StatusOK, map[string]any{"message": msgAdded, "id": id, "status": st.Status, "duplicate": true})
+		s.reply(w, http.StatusOK, map[string]any{"message": msgAdded, "more_information": moreAdded, "id": id, "status": st.Status, "duplicate": true})
 		return
 	}
 	if c := s.node.pendingCounts(); c.Messages >= s.opts.MaxPending || c.Bytes+len(text) > s.opts.MaxPendingBytes {
 		w.Header().Set("Retry-After", "10")
-		s.fail(w, r, http.StatusServiceUnavailable, fmt.Sprintf("too many pending messages (%d messages, %d bytes; max_pending %d, max_pending_bytes %d)",
-			c.Messages, c.Bytes, s.opts.MaxPending, s.opts.MaxPendingBytes), msgNoAdded)
+		s.failAdd(w, r, http.StatusServiceUnavailable, fmt.Sprintf("too many pending messages (%d messages, %d bytes; max_pending %d, max_pending_bytes %d)",
+			c.Messages, c.Bytes, s.opts.MaxPending, s.opts.MaxPendingBytes))
 		return
 	}
 	e := store.PendingEntry{ID: id, Message: text, Received: uint64(time.Now().UnixMilli())}
 	if err := s.adds.add(r.Context(), e); err != nil {
 		s.log.Error("could not store a message", "error", err)
-		s.fail(w, r, http.StatusServiceUnavailable, "could not store the message: "+err.Error(), msgNoAdded)
+		s.failAdd(w, r, http.StatusServiceUnavailable, "could not store the message: "+err.Error())
 		return
 	}
 	s.metrics.added.Inc()
-	s.reply(w, http.StatusOK, map[string]any{"message": msgAdded, "id": id, "status": "pending"})
+	s.reply(w, http.StatusOK, map[string]any{"message": msgAdded, "more_information": moreAdded, "id": id, "status": "pending"})
 }
 
 func truncate(s string, n int) string {

@@ -68,6 +68,7 @@ func (c *AddCLI) run(ctx context.Context, env *cmdline.Env) error {
 	out := bufio.NewWriter(env.Stdout)
 	defer out.Flush()
 	var refused int
+	seedNoted := false
 	add := func(msg string) error {
 		// The id is made here, bound to the text: the node must answer with
 		// it, and a retry of the same message cannot store it twice.
@@ -79,6 +80,18 @@ func (c *AddCLI) run(ctx context.Context, env *cmdline.Env) error {
 				return nil
 			}
 			return wrap(err)
+		}
+		if res.Seed {
+			// A seed node makes its own ids and cannot say where a message
+			// is: nothing to print, nothing to wait for.
+			if !seedNoted {
+				fmt.Fprintf(env.Stderr, "bc-add: %s is a node of the seed (the Python system), not a bc node: it took the message but gives no id to follow\n", cl.base)
+				seedNoted = true
+			}
+			if c.Wait {
+				return cmdline.Failed(fmt.Errorf("--wait cannot follow a message on a node of the seed"))
+			}
+			return nil
 		}
 		if !c.Wait {
 			fmt.Fprintln(out, res.ID)

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -139,6 +140,9 @@ type AddResult struct {
 	ID        string `json:"id"`
 	Status    string `json:"status"`
 	Duplicate bool   `json:"duplicate"`
+	// Seed is set when the node is a node of the seed (it refused the
+	// POST, took the seed's PUT ?message= and gave no id).
+	Seed bool `json:"-"`
 }
 
 // Add stores a message on the node (with a chosen id, if not empty: a retry
@@ -150,11 +154,21 @@ func (c *Client) Add(ctx context.Context, message, id string) (AddResult, error)
 		body, _ = json.Marshal(map[string]string{"message": message})
 	}
 	resp, err := c.do(ctx, http.MethodPost, "/add", bytes.NewReader(body), "application/json")
+	var ae *APIError
+	if errors.As(err, &ae) && (ae.Code == http.StatusNotFound || ae.Code == http.StatusMethodNotAllowed) {
+		// The seed's nodes take only PUT /add?message= (and answer a POST
+		// with their 404); bc's take both.
+		resp, err = c.do(ctx, http.MethodPut, "/add?message="+url.QueryEscape(message), nil, "")
+	}
 	if err != nil {
 		return res, err
 	}
 	defer resp.Body.Close()
-	return res, json.NewDecoder(io.LimitReader(resp.Body, 64<<10)).Decode(&res)
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 64<<10)).Decode(&res); err != nil {
+		return res, fmt.Errorf("answer of /add: %w", err)
+	}
+	res.Seed = res.ID == ""
+	return res, nil
 }
 
 // Status is /data/<id>'s answer.

@@ -110,7 +110,7 @@ func (g *Gossiper) reachabilityLocked() (reachable int, unreachable string) {
 		switch {
 		case k == nil:
 		case k.Failures >= warnAfter:
-			reason := k.Reason
+			reason := strings.TrimPrefix(k.Reason, "peer "+string(a)+": ")
 			if len(reason) > maxReasonText {
 				reason = reason[:maxReasonText] + "…"
 			}
