@@ -153,7 +153,8 @@ func TestSeedEndpoints(t *testing.T) {
 	}
 	// /metrics
 	n.req(t, "GET", "/metrics", "", "").expect(t, 200, "bc_chain_height", "bc_pending_messages", "bc_neighbours",
-		"bc_miner_hash_rate", "bc_miner_blocks_mined", "bc_gossip_blocks_adopted", `bc_http_requests_total{code="200",method="PUT",route="/add"}`,
+		"# TYPE bc_miner_attempts_total counter", "# TYPE bc_miner_blocks_mined_total counter", "# TYPE bc_gossip_blocks_adopted_total counter",
+		"# TYPE bc_gossip_reorgs_total counter", `bc_http_requests_total{code="200",method="PUT",route="/add"}`,
 		"bc_http_request_duration_seconds_bucket")
 }
 
@@ -334,7 +335,9 @@ func TestEvents(t *testing.T) {
 			}
 		}
 	}
-	wait("hello", `"status":"ok"`)
+	// hello is /health, all of it (the UI shows the version from it).
+	id0 := n.req(t, "GET", "/health", "", "").expect(t, 200).body["node_id"].(string)
+	wait("hello", `"node_id":"`+id0+`"`)
 	a := n.req(t, "PUT", "/add?message=live", "", "").expect(t, 200)
 	id := a.body["id"].(string)
 	wait("pending", id)

@@ -110,7 +110,7 @@ func (s *Server) serveEvents(w http.ResponseWriter, r *http.Request) {
 	h.Set("Cache-Control", "no-cache")
 	h.Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
-	fmt.Fprintf(w, "retry: 2000\n\nevent: hello\ndata: %s\n\n", mustJSON(s.node.health()))
+	fmt.Fprintf(w, "retry: 2000\n\nevent: hello\ndata: %s\n\n", mustJSON(s.health()))
 	if err := rc.Flush(); err != nil {
 		return
 	}

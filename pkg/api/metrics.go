@@ -36,6 +36,9 @@ func newMetrics(s *Server) *metrics {
 	gauge := func(name, help string, f func() float64) prometheus.Collector {
 		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, f)
 	}
+	counter := func(name, help string, f func() float64) prometheus.Collector {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, f)
+	}
 	n := s.node
 	m.reg.MustRegister(m.requests, m.latency, m.bytes, m.added,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
@@ -47,19 +50,22 @@ func newMetrics(s *Server) *metrics {
 		}),
 		gauge("bc_pending_messages", "Messages waiting to be mined.", func() float64 { return float64(n.pendingCounts().Messages) }),
 		gauge("bc_neighbours", "Neighbours of this node.", func() float64 { return float64(len(n.neighbours())) }),
-		gauge("bc_miner_hash_rate", "Attempts per second of bc-mine's current or last search (0 when unknown).", func() float64 {
+		// The daemons' counts come from their status files: they count
+		// from the daemon's start, so a restart is a counter reset, which
+		// rate() and increase() handle.
+		counter("bc_miner_attempts_total", "Proof-of-work attempts of bc-mine's finished searches (rate() gives the hash rate).", func() float64 {
 			st, _ := n.minerStatus()
-			return st.Rate
+			return float64(st.Attempts)
 		}),
-		gauge("bc_miner_blocks_mined", "Blocks bc-mine appended since it started.", func() float64 {
+		counter("bc_miner_blocks_mined_total", "Blocks bc-mine appended.", func() float64 {
 			st, _ := n.minerStatus()
 			return float64(st.Blocks)
 		}),
-		gauge("bc_gossip_blocks_adopted", "Blocks bc-gossip took from peers since it started.", func() float64 {
+		counter("bc_gossip_blocks_adopted_total", "Blocks bc-gossip took from peers.", func() float64 {
 			st, _ := n.gossipStatus()
 			return float64(st.BlocksAdopted)
 		}),
-		gauge("bc_gossip_reorgs", "Chain replacements by bc-gossip since it started.", func() float64 {
+		counter("bc_gossip_reorgs_total", "Chain replacements by bc-gossip.", func() float64 {
 			st, _ := n.gossipStatus()
 			return float64(st.Reorgs)
 		}),
@@ -68,11 +74,10 @@ func newMetrics(s *Server) *metrics {
 			open, _ := s.conns.stats()
 			return float64(open)
 		}),
-		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "bc_http_connections_shed_total", Help: "Connections closed at once for the per-IP or total connection limit."}, func() float64 {
+		counter("bc_http_connections_shed_total", "Connections closed at once for the per-IP or total connection limit.", func() float64 {
 			_, shed := s.conns.stats()
 			return float64(shed)
 		}),
-		gauge("bc_uptime_seconds", "Seconds since bc-serve started.", func() float64 { return time.Since(n.started).Seconds() }),
 	)
 	m.handler = promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
 	return m

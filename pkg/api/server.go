@@ -722,13 +722,19 @@ func (s *Server) serveStatus(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) serveHealth(w http.ResponseWriter, r *http.Request) {
-	h := s.node.health()
-	h.Version, h.NodeID = s.opts.Version, s.nodeID
+	h := s.health()
 	code := http.StatusOK
 	if h.Status != "ok" {
 		code = http.StatusServiceUnavailable
 	}
 	s.reply(w, code, h)
+}
+
+// health is /health's answer (also the first event of /events).
+func (s *Server) health() Health {
+	h := s.node.health()
+	h.Version, h.NodeID = s.opts.Version, s.nodeID
+	return h
 }
 
 // blocksPage is the /blocks answer.

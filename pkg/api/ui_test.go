@@ -184,3 +184,73 @@ func waitFor(t *testing.T, ctx context.Context, cond string) {
 		time.Sleep(100 * time.Millisecond)
 	}
 }
+
+// The first hour in the browser: the Node card keeps the version once the
+// live stream starts, the counter allows only what the node takes, a long
+// message is collapsed, "Your messages" outlive a reload, and a stopped
+// bc-serve leaves no stale "mining" on the page.
+func TestBrowserUIFirstHour(t *testing.T) {
+	bctx, _ := browser(t)
+	n := nodetest.New(t).Node("hour", 14)
+	n.Create()
+	n.Start("bc-serve")
+	must(t, chromedp.Do(bctx, chromedp.Navigate(n.URL()+"/"), chromedp.WaitVisible(chromedp.CSS(`#live`))))
+	waitText(t, bctx, "#live", "live")
+	version, err := chromedp.Run(bctx, chromedp.Evaluate[string](`[...document.querySelectorAll('#health dt')].find(dt => dt.textContent === 'version').nextElementSibling.textContent`))
+	must(t, err)
+	if version == "" || version == "–" {
+		t.Fatalf("the Node card lost the version after the hello event: %q", version)
+	}
+
+	// The counter is in bytes and the button follows it.
+	input := func(text string) (disabled, over bool, counter string) {
+		t.Helper()
+		type state struct {
+			Disabled, Over bool
+			Counter        string
+		}
+		s, err := chromedp.Run(bctx, chromedp.Evaluate[state](`(() => { const m = document.querySelector('#message'); m.value = `+jsString(text)+
+			`; m.dispatchEvent(new Event('input')); const c = document.querySelector('#chars');
+			return {Disabled: document.querySelector('#add-button').disabled, Over: c.classList.contains('error'), Counter: c.textContent}; })()`))
+		must(t, err)
+		return s.Disabled, s.Over, s.Counter
+	}
+	if d, o, c := input(strings.Repeat("é", 2049)); !d || !o || c != "4098 / 4096 bytes" {
+		t.Fatalf("4098 bytes: disabled %v, over %v, counter %q", d, o, c)
+	}
+	if d, _, _ := input(" \n\t "); !d {
+		t.Fatal("a blank message can be sent")
+	}
+	if d, o, c := input(strings.Repeat("é", 2048)); d || o || c != "4096 / 4096 bytes" {
+		t.Fatalf("4096 bytes: disabled %v, over %v, counter %q", d, o, c)
+	}
+
+	// A long pending message is collapsed, and opens.
+	long := strings.Repeat("0123456789 ", 360)
+	n.Add(long)
+	waitFor(t, bctx, `document.querySelector('#pending li button.more')`)
+	shown, err := chromedp.Run(bctx, chromedp.Evaluate[int](`document.querySelector('#pending li .msg').textContent.length`))
+	must(t, err)
+	if shown > 300 {
+		t.Fatalf("a message of %d characters shows %d before 'show more'", len(long), shown)
+	}
+	must(t, chromedp.Do(bctx, chromedp.Click(chromedp.CSS(`#pending li button.more`))))
+	waitFor(t, bctx, `document.querySelector('#pending li .msg').textContent === `+jsString(long))
+
+	// "Your messages" outlive a reload.
+	_, _, _ = input("remember me")
+	must(t, chromedp.Do(bctx, chromedp.Click(chromedp.CSS(`#add-button`)), chromedp.WaitVisible(chromedp.CSS(`#tracked li`))))
+	must(t, chromedp.Do(bctx, chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS(`#live`))))
+	waitFor(t, bctx, `[...document.querySelectorAll('#tracked li .text')].some(s => s.textContent === 'remember me')`)
+	waitText(t, bctx, "#tracked li .state", "pending")
+
+	// bc-serve stops: the page says so, in the header and the Node card.
+	n.Stop("bc-serve")
+	waitText(t, bctx, "#status", "unreachable")
+	waitText(t, bctx, "#health", "unreachable since")
+	card, err := chromedp.Run(bctx, chromedp.Evaluate[string](`document.querySelector('#health').textContent`))
+	must(t, err)
+	if strings.Contains(card, "mining") || strings.Contains(card, "version") {
+		t.Fatalf("the Node card shows stale values with bc-serve stopped: %q", card)
+	}
+}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/bc-chain/bc/pkg/chain"
 	"github.com/bc-chain/bc/pkg/cli"
+	"github.com/bc-chain/bc/pkg/cmdline"
 	"github.com/bc-chain/bc/pkg/store"
 	"github.com/bc-chain/bc/pkg/validate"
 )
@@ -89,13 +90,13 @@ func (c *CLI) list(ctx context.Context, env *cli.Env, dir *store.Dir) error {
 		return enc.Encode(reps)
 	}
 	tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "BACKUP\tTIME\tSIZE\tHEIGHT\tTIP\tVERIFIES")
-	for _, r := range reps {
+	fmt.Fprintf(tw, "BACKUP\t%s\tSIZE\tHEIGHT\tTIP\tVERIFIES\n", cmdline.TimeHeader())
+	for i, r := range reps {
 		ok := "yes"
 		if !r.Valid {
 			ok = "NO: " + r.Problem
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%.16s\t%s\n", r.Name, r.Time, r.Size, r.Height, r.Tip, ok)
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%.12s…\t%s\n", r.Name, cmdline.TableTime(all[i].Time), r.Size, r.Height, r.Tip, ok)
 	}
 	if len(reps) == 0 {
 		fmt.Fprintln(tw, "(no backups in "+dir.File(store.BackupDir)+")")

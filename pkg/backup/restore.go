@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/bc-chain/bc/pkg/cli"
+	"github.com/bc-chain/bc/pkg/cmdline"
 	"github.com/bc-chain/bc/pkg/store"
 )
 
@@ -73,7 +74,7 @@ func (c *CLI) restore(ctx context.Context, env *cli.Env, dir *store.Dir) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(env.Stdout, "restored %s: height %d, tip %s; %d messages of dropped blocks are pending again; the previous chain is in %s\n",
-		filepath.Base(src), res.Tip.Index, res.Tip.Hash, res.Repended, dir.File(aside))
+	fmt.Fprintf(env.Stdout, "restored %s: height %d, tip %s; %s of dropped blocks pending again; the previous chain is in %s\n",
+		filepath.Base(src), res.Tip.Index, res.Tip.Hash, cmdline.Count(res.Repended, "message"), dir.File(aside))
 	return nil
 }

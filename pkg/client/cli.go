@@ -8,13 +8,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"sort"
 	"strconv"
-	"strings"
 	"text/tabwriter"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/bc-chain/bc/pkg/chain"
 	"github.com/bc-chain/bc/pkg/cmdline"
@@ -225,7 +221,10 @@ func (c *GetCLI) run(ctx context.Context, env *cmdline.Env) error {
 	}
 	if what == "health" && err != nil {
 		// A node that is not healthy still says why: show it, exit 1.
-		raw, _ = json.Marshal(map[string]string{"status": "unavailable", "reason": ae.Message})
+		raw = ae.Body
+		if !json.Valid(raw) {
+			raw, _ = json.Marshal(map[string]string{"status": "unavailable", "reason": ae.Message})
+		}
 	}
 	if !human {
 		_, werr := env.Stdout.Write(raw)
@@ -253,132 +252,6 @@ func (c *GetCLI) stream(ctx context.Context, cl *Client, w io.Writer) error {
 	defer resp.Body.Close()
 	_, err = io.Copy(w, resp.Body)
 	return err
-}
-
-// printHuman renders an answer as a table or key: value lines.
-func printHuman(w io.Writer, what string, raw []byte) error {
-	switch what {
-	case "chain":
-		var doc struct {
-			Chain  []chain.Block `json:"chain"`
-			Length int           `json:"length"`
-		}
-		if err := json.Unmarshal(raw, &doc); err != nil {
-			return fmt.Errorf("decode /chain: %w", err)
-		}
-		fmt.Fprintln(w, "INDEX\tTIME\tHASH\tMESSAGES")
-		for _, b := range doc.Chain {
-			fmt.Fprintf(w, "%d\t%s\t%.16s…\t%s\n", b.Index, b.Time().Format(time.DateTime), b.Hash, messages(b.Data))
-		}
-		fmt.Fprintf(w, "(%d blocks)\n", doc.Length)
-	case "neighbours", "neighbors":
-		var doc struct {
-			Neighbours []string `json:"neighbours"`
-		}
-		if err := json.Unmarshal(raw, &doc); err != nil {
-			return err
-		}
-		if len(doc.Neighbours) == 0 {
-			fmt.Fprintln(w, "(no neighbours)")
-		}
-		for _, n := range doc.Neighbours {
-			fmt.Fprintln(w, printable(n))
-		}
-	case "data":
-		var doc struct {
-			Data []struct {
-				ID       string `json:"id"`
-				Message  string `json:"message"`
-				Received int64  `json:"received"`
-			} `json:"data"`
-			Length int `json:"length"`
-		}
-		if err := json.Unmarshal(raw, &doc); err != nil {
-			return err
-		}
-		fmt.Fprintln(w, "ID\tRECEIVED\tMESSAGE")
-		for _, d := range doc.Data {
-			fmt.Fprintf(w, "%s\t%s\t%s\n", printable(d.ID), time.UnixMilli(d.Received).Format(time.DateTime), oneLine(d.Message))
-		}
-		fmt.Fprintf(w, "(%d pending)\n", doc.Length)
-	case "block":
-		var b chain.Block
-		if err := json.Unmarshal(raw, &b); err != nil {
-			return err
-		}
-		fmt.Fprintf(w, "index\t%d\ntime\t%s\nhash\t%s\nprevious\t%s\nproof\t%d\n", b.Index, b.Time().Format(time.RFC3339Nano), b.Hash, b.PrevHash, b.Proof)
-		if b.Params != nil {
-			fmt.Fprintf(w, "params\tnetwork %s, strategy %s, difficulty %d\n", b.Params.Network, b.Params.Strategy, b.Params.Difficulty)
-		}
-		for _, m := range b.Data {
-			fmt.Fprintf(w, "message\t%s\t%s\n", m.ID, oneLine(m.Text))
-		}
-	case "status":
-		var st Status
-		if err := json.Unmarshal(raw, &st); err != nil {
-			return err
-		}
-		if st.Status == "mined" && st.Block != nil {
-			fmt.Fprintf(w, "%s\tin block %d (%d confirmation%s)\n", printable(st.ID), *st.Block, st.Confirmations, plural(st.Confirmations))
-		} else {
-			fmt.Fprintf(w, "%s\t%s\n", printable(st.ID), printable(st.Status))
-		}
-	default: // health
-		var m map[string]any
-		if err := json.Unmarshal(raw, &m); err != nil {
-			return err
-		}
-		keys := make([]string, 0, len(m))
-		for k := range m {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			v, _ := json.Marshal(m[k])
-			fmt.Fprintf(w, "%s\t%s\n", printable(k), printable(strings.Trim(string(v), `"`)))
-		}
-	}
-	return nil
-}
-
-func plural(n uint64) string {
-	if n == 1 {
-		return ""
-	}
-	return "s"
-}
-
-func messages(ms []chain.Message) string {
-	parts := make([]string, len(ms))
-	for i, m := range ms {
-		parts[i] = strconv.Quote(truncate(m.Text, 60))
-	}
-	return strings.Join(parts, ", ")
-}
-
-// oneLine keeps a message on its table row.
-func oneLine(s string) string {
-	return printable(strings.NewReplacer("\n", `\n`, "\r", `\r`, "\t", `\t`).Replace(truncate(s, 100)))
-}
-
-// printable escapes what a node sends that a terminal would act on rather
-// than show: control characters (ESC starts the sequences that move the
-// cursor, rewrite the title or the screen), invisible formatting
-// characters such as bidi overrides, and invalid UTF-8. A hostile node
-// cannot write to the user's terminal through bc-get.
-func printable(s string) string {
-	var b strings.Builder
-	for i, r := range s {
-		switch {
-		case r == utf8.RuneError && !strings.HasPrefix(s[i:], "\uFFFD"):
-			fmt.Fprintf(&b, `\x%02x`, s[i])
-		case r < 0x20 || r == 0x7f || r >= 0x80 && r < 0xa0 || unicode.Is(unicode.Cf, r):
-			fmt.Fprintf(&b, `\u%04x`, r)
-		default:
-			b.WriteRune(r)
-		}
-	}
-	return b.String()
 }
 
 func validHash(s string) bool {

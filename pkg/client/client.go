@@ -46,6 +46,7 @@ type APIError struct {
 	Code    int
 	Message string
 	URL     string
+	Body    []byte // the answer, at most 64 KiB
 }
 
 func (e *APIError) Error() string {
@@ -95,7 +96,7 @@ func (c *Client) do(ctx context.Context, method, path string, body io.Reader, ct
 				text += ": " + msg.Error
 			}
 		}
-		return resp, &APIError{Code: resp.StatusCode, Message: text, URL: req.Method + " " + c.base + path}
+		return resp, &APIError{Code: resp.StatusCode, Message: text, URL: req.Method + " " + c.base + path, Body: raw}
 	}
 	return resp, nil
 }

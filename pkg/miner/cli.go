@@ -8,13 +8,13 @@ import (
 	"runtime"
 	"sort"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/alecthomas/kong"
 
 	"github.com/bc-chain/bc/pkg/chain"
 	"github.com/bc-chain/bc/pkg/cli"
+	"github.com/bc-chain/bc/pkg/cmdline"
 	"github.com/bc-chain/bc/pkg/pow"
 	"github.com/bc-chain/bc/pkg/store"
 )
@@ -85,7 +85,7 @@ func (c *CLI) run(ctx context.Context, env *cli.Env) error {
 	cfg := Config{MaxMessages: c.MaxMessages, Threads: c.Threads, Rescan: c.Rescan, PluginTimeout: c.PluginTimeout}
 	if env.Status != nil {
 		cfg.Progress = func(p Progress) {
-			env.Status.SetStatus(fmt.Sprintf("mining block %d (%d messages): %.1f M attempts/s, %.1f s", p.Index, p.Messages, p.Rate/1e6, p.Elapsed.Seconds()))
+			env.Status.SetStatus(fmt.Sprintf("mining block %d (%s): %.1f M attempts/s, %.1f s", p.Index, cmdline.Count(p.Messages, "message"), p.Rate/1e6, p.Elapsed.Seconds()))
 		}
 		defer env.Status.SetStatus("")
 	}
@@ -211,10 +211,13 @@ func (c *CLI) list(ctx context.Context, env *cli.Env) error {
 	if len(found) == 0 {
 		return fmt.Errorf("no strategy plugins (bc-pow-*) in %s", strings.Join(f.Dirs, ", "))
 	}
-	tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "STRATEGY\tDEFAULT DIFFICULTY\tDESCRIPTION\tPATH")
+	// One paragraph per plugin, fitted to the terminal: descriptions are
+	// sentences, too long for a table row.
+	out := bufio.NewWriter(env.Stdout)
+	defer out.Flush()
+	const indent = "          "
 	var failed []string
-	for _, p := range found {
+	for i, p := range found {
 		pl, err := pow.Open(ctx, p.Path, env.Log)
 		if err != nil {
 			failed = append(failed, fmt.Sprintf("%s: %v", p.Path, err))
@@ -231,9 +234,16 @@ func (c *CLI) list(ctx context.Context, env *cli.Env) error {
 			sort.Strings(opts)
 			desc += " (options " + strings.Join(opts, ", ") + ")"
 		}
-		fmt.Fprintf(tw, "%s\t%d (%s)\t%s\t%s\n", info.Name, info.DefaultDifficulty, info.DifficultyUnit, desc, p.Path)
+		if i > 0 {
+			fmt.Fprintln(out)
+		}
+		fmt.Fprintf(out, "%-*s%s\n", len(indent), info.Name, cmdline.Shorten(fmt.Sprintf("default difficulty %d (%s)", info.DefaultDifficulty, info.DifficultyUnit), cmdline.Width-len(indent)))
+		for _, line := range cmdline.Wrap(desc, cmdline.Width-len(indent)) {
+			fmt.Fprintln(out, indent+line)
+		}
+		fmt.Fprintln(out, indent+p.Path)
 	}
-	tw.Flush()
+	out.Flush()
 	if len(failed) > 0 {
 		return errors.New("some plugins did not start: " + strings.Join(failed, "; "))
 	}

@@ -43,7 +43,7 @@ func (s *statusFile) write(running bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	st := s.m.Stats()
-	cur := node.MinerStatus{PID: os.Getpid(), Running: running, Rate: s.m.Rate(), Blocks: st.Blocks, Messages: st.Messages, Restarts: st.Restarts}
+	cur := node.MinerStatus{PID: os.Getpid(), Running: running, Rate: s.m.Rate(), Attempts: st.Attempts, Blocks: st.Blocks, Messages: st.Messages, Restarts: st.Restarts}
 	if cur == s.last {
 		return
 	}

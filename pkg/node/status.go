@@ -22,7 +22,8 @@ type MinerStatus struct {
 	PID      int     `json:"pid"`
 	Updated  int64   `json:"updated"` // Unix ms
 	Running  bool    `json:"running"`
-	Rate     float64 `json:"rate"` // attempts/s of the current or last search
+	Rate     float64 `json:"rate"`     // attempts/s of the current or last search
+	Attempts uint64  `json:"attempts"` // attempts of the finished searches
 	Blocks   uint64  `json:"blocks_mined"`
 	Messages uint64  `json:"messages_mined"`
 	Restarts uint64  `json:"restarts"`

@@ -18,6 +18,7 @@ import (
 
 	"github.com/bc-chain/bc/pkg/chain"
 	"github.com/bc-chain/bc/pkg/cli"
+	"github.com/bc-chain/bc/pkg/cmdline"
 	"github.com/bc-chain/bc/pkg/validate"
 )
 
@@ -160,6 +161,9 @@ func (c *CLI) verifyFile(ctx context.Context, env *cli.Env, name string, opts va
 	return rep, nil
 }
 
+// rateFromBlocks is the chain length from which bc-verify reports blocks/s.
+const rateFromBlocks = 1000
+
 func (c *CLI) print(env *cli.Env, rep Report) {
 	switch {
 	case c.Quiet:
@@ -168,9 +172,15 @@ func (c *CLI) print(env *cli.Env, rep Report) {
 		enc.SetEscapeHTML(false)
 		_ = enc.Encode(rep)
 	case rep.Valid:
-		fmt.Fprintf(env.Stdout, "%s: OK: %d blocks, tip %d %.16s…, strategy %s, difficulty %d, network %s (%.2f s, %.0f blocks/s)\n",
-			rep.File, rep.Blocks, *rep.TipIndex, rep.TipHash, rep.Strategy, rep.Difficulty, rep.Network,
-			rep.Seconds, float64(rep.Blocks)/max(rep.Seconds, 1e-9))
+		// The time includes starting the plugin: for a short chain a rate
+		// would measure that, not the check, so it is given from
+		// rateFromBlocks blocks on.
+		took := fmt.Sprintf("%.2f s", rep.Seconds)
+		if rep.Blocks >= rateFromBlocks {
+			took += fmt.Sprintf(", %.0f blocks/s", float64(rep.Blocks)/rep.Seconds)
+		}
+		fmt.Fprintf(env.Stdout, "%s: OK: %s, tip %d %.16s…, strategy %s, difficulty %d, network %s (%s)\n",
+			rep.File, cmdline.Count(rep.Blocks, "block"), *rep.TipIndex, rep.TipHash, rep.Strategy, rep.Difficulty, rep.Network, took)
 	case rep.rule != nil:
 		fmt.Fprintf(env.Stdout, "%s: INVALID: %v\n", rep.File, rep.rule)
 	}

@@ -4,7 +4,10 @@
 
 const $ = (id) => document.getElementById(id);
 const PAGE = 50;
-const state = { tip: -1, oldest: null, tracked: new Map(), pending: new Map(), health: null };
+const MAX_BYTES = 4096; // a message's limit (README: max_message_bytes)
+const LONG_CHARS = 280, LONG_LINES = 6; // beyond: collapsed, with "show more"
+const TRACKED_KEY = "bc.tracked", TRACKED_KEEP = 50; // "Your messages", kept across reloads
+const state = { tip: -1, oldest: null, tracked: new Map(), pending: new Map(), health: null, downSince: null };
 
 async function getJSON(path) {
   const r = await fetch(path, { headers: { Accept: "application/json" } });
@@ -22,6 +25,41 @@ function el(tag, cls, text) {
 
 function short(h) { return h ? h.slice(0, 16) + "…" : ""; }
 
+function plural(n, noun) { return `${n} ${noun}${n === 1 ? "" : "s"}`; }
+
+// Times as everywhere in bc (README): local, YYYY-MM-DD HH:MM:SS, the zone
+// said once (in the chain's heading, and in each time's tooltip).
+function pad2(n) { return String(n).padStart(2, "0"); }
+function fmtTime(ms) {
+  const d = new Date(ms);
+  return `${d.getFullYear()}-${pad2(d.getMonth() + 1)}-${pad2(d.getDate())} ${pad2(d.getHours())}:${pad2(d.getMinutes())}:${pad2(d.getSeconds())}`;
+}
+function zoneName() {
+  const off = -new Date().getTimezoneOffset();
+  if (!off) return "UTC";
+  const a = Math.abs(off);
+  return `UTC${off < 0 ? "-" : "+"}${pad2(Math.floor(a / 60))}:${pad2(a % 60)}`;
+}
+
+// messageNodes shows a message as text; a long one is cut to its first
+// LONG_CHARS characters or LONG_LINES lines, with a button for the rest.
+function messageNodes(text) {
+  const lines = text.split("\n");
+  const cut = lines.length > LONG_LINES ? lines.slice(0, LONG_LINES).join("\n") : text;
+  const head = cut.length > LONG_CHARS ? cut.slice(0, LONG_CHARS) : cut;
+  const span = el("span", "msg", text);
+  if (head === text) return [span];
+  span.textContent = head + "…";
+  const more = el("button", "more", "show more");
+  more.type = "button";
+  more.addEventListener("click", () => {
+    const open = more.textContent === "show more";
+    span.textContent = open ? text : head + "…";
+    more.textContent = open ? "show less" : "show more";
+  });
+  return [span, more];
+}
+
 function fmtRate(r) {
   if (!r) return "–";
   if (r >= 1e6) return (r / 1e6).toFixed(1) + " M/s";
@@ -38,6 +76,7 @@ function fmtUptime(s) {
 
 function showHealth(h) {
   state.health = h;
+  state.downSince = null;
   const st = $("status");
   st.textContent = h.status;
   st.className = "pill " + h.status;
@@ -55,8 +94,8 @@ function showHealth(h) {
     ["height", h.height], ["tip", short(h.tip)], ["genesis", short(h.genesis)],
     ["strategy", h.strategy ? `${h.strategy}, difficulty ${h.difficulty}` : "–"],
     ["network", h.network || "–"], ["uptime", fmtUptime(h.uptime_seconds)],
-    ["miner", h.miner ? (h.miner.running ? `mining, ${fmtRate(h.miner.hash_rate)}, ${h.miner.blocks_mined} blocks` : "stopped") : "not running"],
-    ["gossip", h.gossip ? (h.gossip.running ? `${h.gossip.neighbours} neighbours, ${h.gossip.blocks_adopted} blocks adopted` : "stopped") : "not running"],
+    ["miner", h.miner ? (h.miner.running ? `mining, ${fmtRate(h.miner.hash_rate)}, ${plural(h.miner.blocks_mined, "block")} mined` : "stopped") : "not running"],
+    ["gossip", h.gossip ? (h.gossip.running ? `${h.gossip.reachable} of ${plural(h.gossip.neighbours, "neighbour")} reachable, ${plural(h.gossip.blocks_adopted, "block")} adopted` : "stopped") : "not running"],
     ["version", h.version || "–"],
   ];
   for (const [k, v] of rows) {
@@ -65,7 +104,20 @@ function showHealth(h) {
 }
 
 async function refreshHealth() {
-  try { showHealth(await getJSON("/health")); } catch (e) { $("status").textContent = "unreachable"; $("status").className = "pill down"; }
+  try { showHealth(await getJSON("/health")); } catch (e) { showUnreachable(); }
+}
+
+// showUnreachable: nothing the node said before is current any more, so
+// the Node card shows only since when it has not answered.
+function showUnreachable() {
+  state.downSince = state.downSince || Date.now();
+  const st = $("status");
+  st.textContent = "unreachable";
+  st.className = "pill down";
+  st.title = "bc-serve does not answer";
+  $("rate").textContent = "–";
+  $("health").replaceChildren(el("dt", "", "status"),
+    el("dd", "", `unreachable since ${fmtTime(state.downSince)}: bc-serve does not answer`));
 }
 
 // ---- chain ----------------------------------------------------------------
@@ -76,12 +128,14 @@ function blockNode(b, fresh) {
   node.querySelector(".index").textContent = "#" + b.index;
   const t = node.querySelector("time");
   const when = new Date(b.timestamp);
-  t.textContent = when.toLocaleString();
+  t.textContent = fmtTime(b.timestamp);
   t.dateTime = when.toISOString();
-  node.querySelector(".count").textContent = b.data.length === 1 ? "1 message" : `${b.data.length} messages`;
+  t.title = `${zoneName()} · ${when.toISOString()}`;
+  node.querySelector(".count").textContent = plural(b.data.length, "message");
   const ul = node.querySelector(".messages");
   for (const m of b.data) {
-    const li = el("li", state.tracked.has(m.id) ? "mine" : "", m.message);
+    const li = el("li", state.tracked.has(m.id) ? "mine" : "");
+    li.append(...messageNodes(m.message));
     li.title = "id " + m.id;
     ul.append(li);
   }
@@ -146,7 +200,8 @@ function renderPending() {
   let shown = 0;
   for (const m of state.pending.values()) {
     if (shown++ >= 200) break;
-    const li = el("li", "", m.message);
+    const li = el("li");
+    li.append(...messageNodes(m.message));
     li.title = "id " + m.id;
     ul.append(li);
   }
@@ -179,19 +234,41 @@ function renderTracked() {
     const li = el("li");
     li.dataset.id = t.id;
     const st = el("span", "state " + t.status);
-    st.textContent = t.status === "mined" ? `in block #${t.block} · ${t.confirmations} confirmation${t.confirmations === 1 ? "" : "s"}` : "pending…";
-    li.append(st, el("span", "text", t.message));
+    st.textContent = t.status === "mined" ? `in block #${t.block} · ${plural(t.confirmations, "confirmation")}`
+      : t.status === "unknown" ? "not known to this node" : "pending…";
+    const text = el("span", "text");
+    text.append(...messageNodes(t.message));
+    li.append(st, text);
     ul.append(li);
   }
+  saveTracked();
+}
+
+// "Your messages" outlive a reload: the newest TRACKED_KEEP, in this
+// browser's storage for this node's address.
+function saveTracked() {
+  try {
+    localStorage.setItem(TRACKED_KEY, JSON.stringify([...state.tracked.values()].slice(-TRACKED_KEEP)));
+  } catch (e) { /* storage full or disabled: they live as long as the page */ }
+}
+
+function loadTracked() {
+  try {
+    for (const t of JSON.parse(localStorage.getItem(TRACKED_KEY) || "[]")) {
+      if (t && typeof t.id === "string" && typeof t.message === "string") state.tracked.set(t.id, t);
+    }
+  } catch (e) { /* nothing usable stored */ }
 }
 
 async function refreshTracked() {
   for (const t of state.tracked.values()) {
     if (t.status === "mined" && t.confirmations >= 6) continue;
     try {
-      const s = await getJSON(`/data/${t.id}`);
-      if (s.status) Object.assign(t, { status: s.status, block: s.block, confirmations: s.confirmations });
-    } catch (e) { /* unknown yet: keep waiting */ }
+      const r = await fetch(`/data/${t.id}`, { headers: { Accept: "application/json" } });
+      const s = await r.json().catch(() => ({}));
+      if (r.status === 404) t.status = "unknown"; // another chain, or this node never had it
+      else if (r.ok && s.status) Object.assign(t, { status: s.status, block: s.block, confirmations: s.confirmations });
+    } catch (e) { /* the node does not answer: keep waiting */ }
   }
   renderTracked();
 }
@@ -208,14 +285,26 @@ async function submit(ev) {
     if (!r.ok) throw new Error(body.error || body.message || r.statusText);
     state.tracked.set(body.id, { id: body.id, message: text, status: "pending" });
     $("message").value = "";
-    $("chars").textContent = "0 / 4096";
     renderTracked();
   } catch (e) {
     err.textContent = "Not added: " + e.message;
     err.hidden = false;
   } finally {
-    $("add-button").disabled = false;
+    countBytes();
   }
+}
+
+// countBytes shows the message's size in bytes (the limit is in bytes, as
+// the node counts them) and allows sending only what the node would take.
+function countBytes() {
+  const text = $("message").value;
+  const n = new TextEncoder().encode(text).length;
+  const c = $("chars");
+  c.textContent = `${n} / ${MAX_BYTES} bytes`;
+  c.classList.toggle("error", n > MAX_BYTES);
+  const b = $("add-button");
+  b.disabled = n > MAX_BYTES || text.trim() === "";
+  b.title = n > MAX_BYTES ? `a message holds at most ${MAX_BYTES} bytes` : text.trim() === "" ? "write a message first" : "";
 }
 
 // ---- live updates -----------------------------------------------------------
@@ -224,7 +313,7 @@ function connect() {
   const es = new EventSource("/events");
   const live = $("live");
   es.addEventListener("open", () => { live.textContent = "● live"; live.classList.remove("muted"); });
-  es.addEventListener("error", () => { live.textContent = "○ reconnecting"; live.classList.add("muted"); });
+  es.addEventListener("error", () => { live.textContent = "○ reconnecting"; live.classList.add("muted"); refreshHealth(); });
   es.addEventListener("hello", (e) => { showHealth(JSON.parse(e.data)); resync(); });
   es.addEventListener("block", async (e) => {
     const b = JSON.parse(e.data);
@@ -249,7 +338,11 @@ async function resync() {
 
 document.addEventListener("DOMContentLoaded", () => {
   $("add-form").addEventListener("submit", submit);
-  $("message").addEventListener("input", () => { $("chars").textContent = `${new TextEncoder().encode($("message").value).length} / 4096`; });
+  $("message").addEventListener("input", countBytes);
+  $("zone").textContent = "· times in " + zoneName();
+  loadTracked();
+  renderTracked();
+  countBytes();
   $("message").addEventListener("keydown", (e) => { if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) $("add-form").requestSubmit(); });
   $("older").addEventListener("click", loadOlder);
   refreshHealth();
@@ -257,4 +350,5 @@ document.addEventListener("DOMContentLoaded", () => {
   connect();
   setInterval(refreshHealth, 5000);
   setInterval(() => { if (state.tracked.size) refreshTracked(); }, 3000);
+  if (state.tracked.size) refreshTracked();
 });
