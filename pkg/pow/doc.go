@@ -6,7 +6,7 @@
 // hashicorp/go-plugin over gRPC (protocol in powpb/pow.proto, version
 // ProtocolVersion) and Close kills and reaps it. The calls are batch-oriented:
 // one Seal stream covers a whole proof search (cancelled with its context),
-// one Verify or Hash call covers up to validate.BatchBytes of work records.
+// one Verify call covers up to validate.BatchBytes of work records.
 //
 // Plugin processes never outlive their host: the SDK (package powsdk) exits
 // when its parent process is gone, and the host starts each plugin from an

@@ -146,21 +146,6 @@ func (s *server) Verify(_ context.Context, req *powpb.BatchRequest) (*powpb.Veri
 	return resp, nil
 }
 
-func (s *server) Hash(_ context.Context, req *powpb.BatchRequest) (*powpb.HashResponse, error) {
-	p, err := s.params(req.Params)
-	if err != nil {
-		return nil, err
-	}
-	if len(req.Records)%chain.RecordSize != 0 {
-		return nil, status.Error(codes.InvalidArgument, ErrRecords.Error())
-	}
-	out := make([]byte, len(req.Records)/chain.RecordSize*32)
-	if err := s.impl.Hash(p, req.Records, out); err != nil {
-		return nil, status.Error(codes.Internal, err.Error())
-	}
-	return &powpb.HashResponse{WorkHashes: out}, nil
-}
-
 func infoToProto(i Info) *powpb.DescribeResponse {
 	r := &powpb.DescribeResponse{
 		Name: i.Name, Description: i.Description, Version: i.Version,

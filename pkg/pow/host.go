@@ -312,21 +312,6 @@ func (p *Plugin) CheckParams(_ context.Context, params *chain.Params) error {
 	return CheckParams(p.info, params)
 }
 
-// Hash computes the work hashes of a batch (see Strategy).
-func (p *Plugin) Hash(params chain.Params, records []byte, out []byte) error {
-	ctx, cancel := context.WithTimeout(context.Background(), CallTimeout)
-	defer cancel()
-	resp, err := p.rpc.Hash(ctx, &powpb.BatchRequest{Params: paramsToProto(&params), Records: records})
-	if err != nil {
-		return rpcError("hash", err)
-	}
-	if len(resp.WorkHashes) != len(out) {
-		return fmt.Errorf("hash: plugin returned %d bytes, want %d", len(resp.WorkHashes), len(out))
-	}
-	copy(out, resp.WorkHashes)
-	return nil
-}
-
 func levelName(log *slog.Logger) string {
 	ctx := context.Background()
 	switch {

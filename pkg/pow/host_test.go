@@ -179,9 +179,12 @@ func TestPluginRoundTrip(t *testing.T) {
 	if err != nil || bad != -1 {
 		t.Fatalf("verify: %d %v", bad, err)
 	}
-	out := make([]byte, 32)
-	if err := p.Hash(params, rec, out); err != nil || chain.Hash(out) != res.WorkHash {
-		t.Fatalf("hash: %v", err)
+	// At the strategy's highest difficulty the record fails, and Verify
+	// gives its work hash: the one Seal reported.
+	hardest := params
+	hardest.Difficulty = p.Describe().MaxDifficulty
+	if bad, work, err := p.VerifyBatch(context.Background(), &hardest, rec); err != nil || bad != 0 || work != res.WorkHash {
+		t.Fatalf("verify at difficulty %d: bad %d, work %s, %v; want work %s", hardest.Difficulty, bad, work, err, res.WorkHash)
 	}
 	// Bad requests get errors, not crashes.
 	if _, _, err := p.VerifyBatch(context.Background(), &params, rec[:50]); err == nil {

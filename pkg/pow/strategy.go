@@ -24,8 +24,6 @@ type Strategy interface {
 	// bytes each) and returns the position of the first invalid one, or -1,
 	// and that record's work hash.
 	Verify(params chain.Params, records []byte) (int, chain.Hash, error)
-	// Hash writes the work hash of each record into out (32 bytes each).
-	Hash(params chain.Params, records []byte, out []byte) error
 }
 
 // Info describes a strategy.

@@ -262,25 +262,6 @@ func ParallelVerify(records Records, check func(i int) (bool, chain.Hash)) (int,
 	return -1, chain.Hash{}
 }
 
-// ParallelHash runs hash(i, out[32*i:]) for every record on every CPU.
-func ParallelHash(records Records, out []byte, hash func(i int, out []byte)) {
-	n := records.Len()
-	workers := runtime.GOMAXPROCS(0)
-	chunk := (n + workers - 1) / workers
-	var wg sync.WaitGroup
-	for lo := 0; lo < n; lo += max(chunk, 1) {
-		hi := min(lo+chunk, n)
-		wg.Add(1)
-		go func(lo, hi int) {
-			defer wg.Done()
-			for i := lo; i < hi; i++ {
-				hash(i, out[32*i:32*i+32])
-			}
-		}(lo, hi)
-	}
-	wg.Wait()
-}
-
 // byHand answers a person who runs a plugin from a shell.
 func byHand(s Strategy, args []string) int {
 	name := filepath.Base(args[0])

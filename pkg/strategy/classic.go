@@ -135,13 +135,3 @@ func (Classic) Verify(params chain.Params, records []byte) (int, chain.Hash, err
 	})
 	return bad, work, nil
 }
-
-// Hash implements powsdk.Strategy.
-func (Classic) Hash(params chain.Params, records []byte, out []byte) error {
-	recs := powsdk.Records(records)
-	powsdk.ParallelHash(recs, out, func(i int, o []byte) {
-		h, _ := classicCheck(recs.PrevProof(i), recs.Proof(i), params.Difficulty)
-		copy(o, h[:])
-	})
-	return nil
-}

@@ -102,17 +102,6 @@ func (Default) Verify(params chain.Params, records []byte) (int, chain.Hash, err
 	return bad, work, nil
 }
 
-// Hash implements powsdk.Strategy.
-func (Default) Hash(_ chain.Params, records []byte, out []byte) error {
-	recs := powsdk.Records(records)
-	powsdk.ParallelHash(recs, out, func(i int, o []byte) {
-		var st [8]uint32
-		headerHash(recs.Header(i), &st)
-		sha256block.Digest(&st, (*[32]byte)(o))
-	})
-	return nil
-}
-
 // The proof's place in the header must be where the searcher puts it.
 var _ [chain.ProofOffset - 64 - sha256block.ProofOffset]struct{}
 var _ [sha256block.ProofOffset - (chain.ProofOffset - 64)]struct{}

@@ -104,17 +104,3 @@ func (Scrypt) Verify(params chain.Params, records []byte) (int, chain.Hash, erro
 	})
 	return bad, work, nil
 }
-
-// Hash implements powsdk.Strategy.
-func (Scrypt) Hash(params chain.Params, records []byte, out []byte) error {
-	cost, err := scryptParams(params)
-	if err != nil {
-		return err
-	}
-	recs := powsdk.Records(records)
-	powsdk.ParallelHash(recs, out, func(i int, o []byte) {
-		h, _ := scryptWork(recs.Header(i), cost)
-		copy(o, h[:])
-	})
-	return nil
-}

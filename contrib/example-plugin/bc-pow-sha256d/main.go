@@ -82,15 +82,6 @@ func (sha256d) Verify(params chain.Params, records []byte) (int, chain.Hash, err
 	return bad, h, nil
 }
 
-func (sha256d) Hash(_ chain.Params, records []byte, out []byte) error {
-	recs := powsdk.Records(records)
-	powsdk.ParallelHash(recs, out, func(i int, o []byte) {
-		h := work(recs.Header(i))
-		copy(o, h[:])
-	})
-	return nil
-}
-
 func main() {
 	powsdk.Logger().Debug("sha256d plugin starting")
 	powsdk.Serve(sha256d{})

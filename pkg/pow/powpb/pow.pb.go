@@ -565,51 +565,6 @@ func (x *VerifyResponse) GetWorkHash() []byte {
 	return nil
 }
 
-type HashResponse struct {
-	state protoimpl.MessageState `protogen:"open.v1"`
-	// 32 bytes per record, in order.
-	WorkHashes    []byte `protobuf:"bytes,1,opt,name=work_hashes,json=workHashes,proto3" json:"work_hashes,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *HashResponse) Reset() {
-	*x = HashResponse{}
-	mi := &file_pkg_pow_powpb_pow_proto_msgTypes[8]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *HashResponse) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*HashResponse) ProtoMessage() {}
-
-func (x *HashResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_pkg_pow_powpb_pow_proto_msgTypes[8]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use HashResponse.ProtoReflect.Descriptor instead.
-func (*HashResponse) Descriptor() ([]byte, []int) {
-	return file_pkg_pow_powpb_pow_proto_rawDescGZIP(), []int{8}
-}
-
-func (x *HashResponse) GetWorkHashes() []byte {
-	if x != nil {
-		return x.WorkHashes
-	}
-	return nil
-}
-
 var File_pkg_pow_powpb_pow_proto protoreflect.FileDescriptor
 
 const file_pkg_pow_powpb_pow_proto_rawDesc = "" +
@@ -660,15 +615,11 @@ const file_pkg_pow_powpb_pow_proto_rawDesc = "" +
 	"\arecords\x18\x02 \x01(\fR\arecords\"R\n" +
 	"\x0eVerifyResponse\x12#\n" +
 	"\rfirst_invalid\x18\x01 \x01(\x03R\ffirstInvalid\x12\x1b\n" +
-	"\twork_hash\x18\x02 \x01(\fR\bworkHash\"/\n" +
-	"\fHashResponse\x12\x1f\n" +
-	"\vwork_hashes\x18\x01 \x01(\fR\n" +
-	"workHashes2\xff\x01\n" +
+	"\twork_hash\x18\x02 \x01(\fR\bworkHash2\xc5\x01\n" +
 	"\bStrategy\x12C\n" +
 	"\bDescribe\x12\x1a.bc.pow.v1.DescribeRequest\x1a\x1b.bc.pow.v1.DescribeResponse\x126\n" +
 	"\x04Seal\x12\x16.bc.pow.v1.SealRequest\x1a\x14.bc.pow.v1.SealReply0\x01\x12<\n" +
-	"\x06Verify\x12\x17.bc.pow.v1.BatchRequest\x1a\x19.bc.pow.v1.VerifyResponse\x128\n" +
-	"\x04Hash\x12\x17.bc.pow.v1.BatchRequest\x1a\x17.bc.pow.v1.HashResponseB&Z$github.com/bc-chain/bc/pkg/pow/powpbb\x06proto3"
+	"\x06Verify\x12\x17.bc.pow.v1.BatchRequest\x1a\x19.bc.pow.v1.VerifyResponseB&Z$github.com/bc-chain/bc/pkg/pow/powpbb\x06proto3"
 
 var (
 	file_pkg_pow_powpb_pow_proto_rawDescOnce sync.Once
@@ -682,7 +633,7 @@ func file_pkg_pow_powpb_pow_proto_rawDescGZIP() []byte {
 	return file_pkg_pow_powpb_pow_proto_rawDescData
 }
 
-var file_pkg_pow_powpb_pow_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
+var file_pkg_pow_powpb_pow_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
 var file_pkg_pow_powpb_pow_proto_goTypes = []any{
 	(*Params)(nil),           // 0: bc.pow.v1.Params
 	(*DescribeRequest)(nil),  // 1: bc.pow.v1.DescribeRequest
@@ -692,24 +643,21 @@ var file_pkg_pow_powpb_pow_proto_goTypes = []any{
 	(*SealReply)(nil),        // 5: bc.pow.v1.SealReply
 	(*BatchRequest)(nil),     // 6: bc.pow.v1.BatchRequest
 	(*VerifyResponse)(nil),   // 7: bc.pow.v1.VerifyResponse
-	(*HashResponse)(nil),     // 8: bc.pow.v1.HashResponse
-	nil,                      // 9: bc.pow.v1.Params.OptionsEntry
+	nil,                      // 8: bc.pow.v1.Params.OptionsEntry
 }
 var file_pkg_pow_powpb_pow_proto_depIdxs = []int32{
-	9, // 0: bc.pow.v1.Params.options:type_name -> bc.pow.v1.Params.OptionsEntry
+	8, // 0: bc.pow.v1.Params.options:type_name -> bc.pow.v1.Params.OptionsEntry
 	2, // 1: bc.pow.v1.DescribeResponse.options:type_name -> bc.pow.v1.OptionSpec
 	0, // 2: bc.pow.v1.SealRequest.params:type_name -> bc.pow.v1.Params
 	0, // 3: bc.pow.v1.BatchRequest.params:type_name -> bc.pow.v1.Params
 	1, // 4: bc.pow.v1.Strategy.Describe:input_type -> bc.pow.v1.DescribeRequest
 	4, // 5: bc.pow.v1.Strategy.Seal:input_type -> bc.pow.v1.SealRequest
 	6, // 6: bc.pow.v1.Strategy.Verify:input_type -> bc.pow.v1.BatchRequest
-	6, // 7: bc.pow.v1.Strategy.Hash:input_type -> bc.pow.v1.BatchRequest
-	3, // 8: bc.pow.v1.Strategy.Describe:output_type -> bc.pow.v1.DescribeResponse
-	5, // 9: bc.pow.v1.Strategy.Seal:output_type -> bc.pow.v1.SealReply
-	7, // 10: bc.pow.v1.Strategy.Verify:output_type -> bc.pow.v1.VerifyResponse
-	8, // 11: bc.pow.v1.Strategy.Hash:output_type -> bc.pow.v1.HashResponse
-	8, // [8:12] is the sub-list for method output_type
-	4, // [4:8] is the sub-list for method input_type
+	3, // 7: bc.pow.v1.Strategy.Describe:output_type -> bc.pow.v1.DescribeResponse
+	5, // 8: bc.pow.v1.Strategy.Seal:output_type -> bc.pow.v1.SealReply
+	7, // 9: bc.pow.v1.Strategy.Verify:output_type -> bc.pow.v1.VerifyResponse
+	7, // [7:10] is the sub-list for method output_type
+	4, // [4:7] is the sub-list for method input_type
 	4, // [4:4] is the sub-list for extension type_name
 	4, // [4:4] is the sub-list for extension extendee
 	0, // [0:4] is the sub-list for field type_name
@@ -726,7 +674,7 @@ func file_pkg_pow_powpb_pow_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_pkg_pow_powpb_pow_proto_rawDesc), len(file_pkg_pow_powpb_pow_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   10,
+			NumMessages:   9,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

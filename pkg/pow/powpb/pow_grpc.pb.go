@@ -25,7 +25,6 @@ const (
 	Strategy_Describe_FullMethodName = "/bc.pow.v1.Strategy/Describe"
 	Strategy_Seal_FullMethodName     = "/bc.pow.v1.Strategy/Seal"
 	Strategy_Verify_FullMethodName   = "/bc.pow.v1.Strategy/Verify"
-	Strategy_Hash_FullMethodName     = "/bc.pow.v1.Strategy/Hash"
 )
 
 // StrategyClient is the client API for Strategy service.
@@ -33,7 +32,8 @@ const (
 // For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
 //
 // Strategy is one proof-of-work rule. Calls are batch-oriented: one Seal
-// covers a whole nonce search, one Verify or Hash covers many blocks.
+// covers a whole nonce search, one Verify covers many blocks (and
+// returns the work hash of the first invalid one, which error messages show).
 type StrategyClient interface {
 	// Describe names the strategy and its parameters.
 	Describe(ctx context.Context, in *DescribeRequest, opts ...grpc.CallOption) (*DescribeResponse, error)
@@ -43,8 +43,6 @@ type StrategyClient interface {
 	Seal(ctx context.Context, in *SealRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[SealReply], error)
 	// Verify checks the proofs of many work records.
 	Verify(ctx context.Context, in *BatchRequest, opts ...grpc.CallOption) (*VerifyResponse, error)
-	// Hash computes the work hashes of many work records.
-	Hash(ctx context.Context, in *BatchRequest, opts ...grpc.CallOption) (*HashResponse, error)
 }
 
 type strategyClient struct {
@@ -94,22 +92,13 @@ func (c *strategyClient) Verify(ctx context.Context, in *BatchRequest, opts ...g
 	return out, nil
 }
 
-func (c *strategyClient) Hash(ctx context.Context, in *BatchRequest, opts ...grpc.CallOption) (*HashResponse, error) {
-	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	out := new(HashResponse)
-	err := c.cc.Invoke(ctx, Strategy_Hash_FullMethodName, in, out, cOpts...)
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
-}
-
 // StrategyServer is the server API for Strategy service.
 // All implementations must embed UnimplementedStrategyServer
 // for forward compatibility.
 //
 // Strategy is one proof-of-work rule. Calls are batch-oriented: one Seal
-// covers a whole nonce search, one Verify or Hash covers many blocks.
+// covers a whole nonce search, one Verify covers many blocks (and
+// returns the work hash of the first invalid one, which error messages show).
 type StrategyServer interface {
 	// Describe names the strategy and its parameters.
 	Describe(context.Context, *DescribeRequest) (*DescribeResponse, error)
@@ -119,8 +108,6 @@ type StrategyServer interface {
 	Seal(*SealRequest, grpc.ServerStreamingServer[SealReply]) error
 	// Verify checks the proofs of many work records.
 	Verify(context.Context, *BatchRequest) (*VerifyResponse, error)
-	// Hash computes the work hashes of many work records.
-	Hash(context.Context, *BatchRequest) (*HashResponse, error)
 	mustEmbedUnimplementedStrategyServer()
 }
 
@@ -139,9 +126,6 @@ func (UnimplementedStrategyServer) Seal(*SealRequest, grpc.ServerStreamingServer
 }
 func (UnimplementedStrategyServer) Verify(context.Context, *BatchRequest) (*VerifyResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Verify not implemented")
-}
-func (UnimplementedStrategyServer) Hash(context.Context, *BatchRequest) (*HashResponse, error) {
-	return nil, status.Error(codes.Unimplemented, "method Hash not implemented")
 }
 func (UnimplementedStrategyServer) mustEmbedUnimplementedStrategyServer() {}
 func (UnimplementedStrategyServer) testEmbeddedByValue()                  {}
@@ -211,24 +195,6 @@ func _Strategy_Verify_Handler(srv interface{}, ctx context.Context, dec func(int
 	return interceptor(ctx, in, info, handler)
 }
 
-func _Strategy_Hash_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
-	in := new(BatchRequest)
-	if err := dec(in); err != nil {
-		return nil, err
-	}
-	if interceptor == nil {
-		return srv.(StrategyServer).Hash(ctx, in)
-	}
-	info := &grpc.UnaryServerInfo{
-		Server:     srv,
-		FullMethod: Strategy_Hash_FullMethodName,
-	}
-	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
-		return srv.(StrategyServer).Hash(ctx, req.(*BatchRequest))
-	}
-	return interceptor(ctx, in, info, handler)
-}
-
 // Strategy_ServiceDesc is the grpc.ServiceDesc for Strategy service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -243,10 +209,6 @@ var Strategy_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Verify",
 			Handler:    _Strategy_Verify_Handler,
-		},
-		{
-			MethodName: "Hash",
-			Handler:    _Strategy_Hash_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{
