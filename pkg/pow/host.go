@@ -128,14 +128,32 @@ type Plugin struct {
 	once   sync.Once
 }
 
+// checkSocketDir makes sure the plugin can create its Unix socket in the
+// temporary directory (go-plugin's only way there), so that a read-only
+// or missing /tmp (a container's empty root, say) is named as such rather
+// than as a failed handshake.
+func checkSocketDir() error {
+	dir := os.TempDir()
+	f, err := os.CreateTemp(dir, ".bc-plugin-check-*")
+	if err != nil {
+		return fmt.Errorf("strategy plugins talk to bc over a Unix socket in %s, where nothing can be created (%w): set TMPDIR to a writable directory", dir, err)
+	}
+	f.Close()
+	return os.Remove(f.Name())
+}
+
 // Open starts the plugin executable at path and performs the handshake.
 // Close must be called to stop it.
 func Open(ctx context.Context, path string, log *slog.Logger) (*Plugin, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	if err := checkSocketDir(); err != nil {
+		return nil, err
+	}
 	cmd := exec.Command(path)
-	cmd.Env = append(cmd.Env, EnvLogLevel+"="+levelName(log))
+	// The plugin makes its socket in TMPDIR: the host's, checked above.
+	cmd.Env = append(cmd.Env, EnvLogLevel+"="+levelName(log), "TMPDIR="+os.TempDir())
 	// Belt and braces with the SDK's watchdog: the kernel kills the plugin
 	// if the thread that started it dies (see startPinned).
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}

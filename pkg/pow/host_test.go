@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -263,5 +264,15 @@ func TestPluginLogLevels(t *testing.T) {
 	}
 	if !sawWarn || !sawDebug {
 		t.Fatalf("plugin log lines not in the host log with their levels:\n%s", buf.String())
+	}
+}
+
+// Without a writable temporary directory (a container with an empty,
+// read-only root) the plugin cannot make its socket: Open says so.
+func TestOpenNamesAnUnwritableTempDir(t *testing.T) {
+	t.Setenv("TMPDIR", filepath.Join(t.TempDir(), "missing"))
+	_, err := pow.Open(context.Background(), os.Args[0], nil)
+	if err == nil || !strings.Contains(err.Error(), "set TMPDIR to a writable directory") {
+		t.Fatalf("Open with a missing TMPDIR: %v", err)
 	}
 }

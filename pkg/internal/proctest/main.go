@@ -67,7 +67,7 @@ func Names() []string {
 // the commands waithttp URL (until it answers) and freeport NAME (another
 // free port in $NAME).
 func Scripts(t *testing.T, dir string) {
-	repo := moduleRoot(t)
+	repo := ModuleRoot(t)
 	testscript.Run(t, testscript.Params{
 		Dir: dir,
 		Setup: func(env *testscript.Env) error {
@@ -109,8 +109,8 @@ func Scripts(t *testing.T, dir string) {
 	})
 }
 
-// moduleRoot is the directory of go.mod above the test's directory.
-func moduleRoot(t *testing.T) string {
+// ModuleRoot is the directory of go.mod above the test's directory.
+func ModuleRoot(t *testing.T) string {
 	dir, err := os.Getwd()
 	if err != nil {
 		t.Fatal(err)
