@@ -64,8 +64,8 @@ func Names() []string {
 // bc's programs, which the package's TestMain must register with Main. Each
 // script gets BC_PLUGIN_DIR (the plugins are programs too), PORT (a free
 // loopback port), REPO (the module's root, for scripts of contrib/), and
-// the commands waithttp URL (until it answers) and freeport NAME (another
-// free port in $NAME).
+// the commands waithttp URL (until it answers), waitfile PATH (until it
+// exists) and freeport NAME (another free port in $NAME).
 func Scripts(t *testing.T, dir string) {
 	repo := ModuleRoot(t)
 	testscript.Run(t, testscript.Params{
@@ -95,6 +95,20 @@ func Scripts(t *testing.T, dir string) {
 					}
 					if time.Now().After(deadline) {
 						ts.Fatalf("%s did not answer: %v", args[0], err)
+					}
+					time.Sleep(20 * time.Millisecond)
+				}
+			},
+			"waitfile": func(ts *testscript.TestScript, neg bool, args []string) {
+				if len(args) != 1 {
+					ts.Fatalf("usage: waitfile PATH")
+				}
+				deadline := time.Now().Add(20 * time.Second)
+				for {
+					if _, err := os.Stat(ts.MkAbs(args[0])); err == nil {
+						return
+					} else if time.Now().After(deadline) {
+						ts.Fatalf("%s did not appear: %v", args[0], err)
 					}
 					time.Sleep(20 * time.Millisecond)
 				}
