@@ -15,10 +15,20 @@ BOUND_PKGS  := ./pkg/api ./pkg/peer
 SKIPPED     := $(CURDIR)/$(BIN)/.skipped-tests
 export BC_SKIP_REPORT := $(SKIPPED)
 
+# The platforms bc supports (README: Platforms). make test vets three of
+# them (darwin/amd64 adds nothing that darwin/arm64 and linux/amd64 do not
+# check: no file of bc is both darwin- and amd64-only); make cross vets all.
+CROSS_PLATFORMS := linux/arm64 darwin/arm64 darwin/amd64 freebsd/amd64
+TEST_PLATFORMS  := darwin/arm64 freebsd/amd64 linux/arm64
+# The format, validation and proof-of-work packages, tested on linux/arm64
+# under qemu-user (their tests run no subprocess, which qemu-user could not
+# follow).
+ARM64_PKGS := ./pkg/chain ./pkg/sha256block ./pkg/strategy ./pkg/validate
+
 IMAGE    ?= bc
 DOCKER_CONTEXT := $(BIN)/docker
 
-.PHONY: all build test fuzz run bench soak lint mutate proto docker clean help
+.PHONY: all build test cross test-arm64 fuzz run bench soak lint mutate proto docker clean help
 
 all: build
 
@@ -34,7 +44,22 @@ test: build ## run every test under the race detector (unit, integration, CLI, b
 	$(GO) test -race -count=1 -timeout 30m ./...
 	$(GO) test -p 1 -count=1 -timeout 10m $(BOUND_PKGS)
 	FUZZTIME=$(or $(FUZZTIME),3s) ./contrib/fuzz.sh
+	$(MAKE) --no-print-directory cross PLATFORMS="$(TEST_PLATFORMS)"
+	$(MAKE) --no-print-directory test-arm64
 	@if [ -s $(SKIPPED) ]; then sort -u $(SKIPPED); echo "make test: passed, but the tests above were SKIPPED for want of what they name"; else echo "make test: passed, nothing skipped"; fi
+
+cross: ## vet (so type-check and build) every package, tests included, for each platform bc supports (PLATFORMS=...)
+	@for p in $(or $(PLATFORMS),$(CROSS_PLATFORMS)); do \
+		echo "cross: $$p"; GOOS=$${p%/*} GOARCH=$${p#*/} CGO_ENABLED=0 $(GO) vet ./... || exit 1; \
+	done
+
+test-arm64: ## the format, validation and proof-of-work tests on linux/arm64 under qemu-user
+	@if command -v qemu-aarch64 >/dev/null 2>&1; then \
+		echo "test-arm64: $(ARM64_PKGS) under qemu-aarch64"; \
+		GOARCH=arm64 CGO_ENABLED=0 $(GO) test -count=1 -exec qemu-aarch64 $(ARM64_PKGS); \
+	else \
+		echo "SKIPPED test-arm64: qemu-aarch64 is not installed (apt-get install qemu-user)" | tee -a $(SKIPPED); \
+	fi
 
 fuzz: ## fuzz every parser and handler for FUZZTIME each (default 10m)
 	FUZZTIME=$(or $(FUZZTIME),10m) ./contrib/fuzz.sh

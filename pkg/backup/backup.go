@@ -339,16 +339,17 @@ func (b *Backuper) copy(src *os.File, now time.Time) (string, error) {
 	return final, nil
 }
 
-// cloneOrCopy puts the first n bytes of src into dst: a reflink clone cut to
-// n when the filesystem can, else an in-kernel copy.
+// cloneOrCopy puts the first n bytes of src into dst: a clone cut to n
+// when the system and filesystem can (clone, in clone_linux.go), else a
+// copy (copy_file_range on Linux, read and write elsewhere).
 func cloneOrCopy(dst, src *os.File, n int64) error {
-	if err := unix.IoctlFileClone(int(dst.Fd()), int(src.Fd())); err == nil {
+	if clone(dst, src) == nil {
 		return dst.Truncate(n)
 	}
 	if _, err := src.Seek(0, io.SeekStart); err != nil {
 		return err
 	}
-	_, err := io.CopyN(dst, src, n) // copy_file_range on Linux
+	_, err := io.CopyN(dst, src, n)
 	return err
 }
 

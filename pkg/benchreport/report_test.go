@@ -124,9 +124,11 @@ func machine() string {
 		}
 	}
 	mem := ""
-	var si syscall.Sysinfo_t
-	if syscall.Sysinfo(&si) == nil {
-		mem = fmt.Sprintf(", %.0f GiB", float64(si.Totalram)*float64(si.Unit)/(1<<30))
+	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
+		if m := regexp.MustCompile(`MemTotal:\s*(\d+) kB`).FindSubmatch(b); m != nil {
+			kb, _ := strconv.ParseFloat(string(m[1]), 64)
+			mem = fmt.Sprintf(", %.0f GiB", kb/(1<<20))
+		}
 	}
 	return fmt.Sprintf("%d cores (%s)%s, %s", runtime.NumCPU(), model, mem, runtime.Version())
 }

@@ -13,7 +13,6 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/hashicorp/go-plugin"
@@ -154,9 +153,9 @@ func Open(ctx context.Context, path string, log *slog.Logger) (*Plugin, error) {
 	cmd := exec.Command(path)
 	// The plugin makes its socket in TMPDIR: the host's, checked above.
 	cmd.Env = append(cmd.Env, EnvLogLevel+"="+levelName(log), "TMPDIR="+os.TempDir())
-	// Belt and braces with the SDK's watchdog: the kernel kills the plugin
-	// if the thread that started it dies (see startPinned).
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	// Belt and braces with the SDK's watchdog: on Linux the kernel kills
+	// the plugin if the thread that started it dies (see startPinned).
+	cmd.SysProcAttr = deathSignal()
 	client := plugin.NewClient(&plugin.ClientConfig{
 		HandshakeConfig:  Handshake,
 		Plugins:          PluginMap(nil),

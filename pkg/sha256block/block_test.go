@@ -90,8 +90,26 @@ func BenchmarkStdlibSum96(b *testing.B) {
 	}
 }
 
-// The two-lane SHA-NI search finds exactly the proofs the plain loop finds.
+// engines are the search engines this platform can run.
+func engines() map[string]engine {
+	e := map[string]engine{"generic": engineGeneric, "stdlib": engineStdlib}
+	if useSHANI {
+		e["sha-ni"] = engineSHANI
+	}
+	return e
+}
+
+// Every engine (the two-lane SHA-NI search, crypto/sha256 resumed from the
+// midstate, the portable loop) finds exactly the proofs the standard
+// library's plain loop finds.
 func TestSearchMatchesGeneric(t *testing.T) {
+	for name, e := range engines() {
+		t.Run(name, func(t *testing.T) { testSearchEngine(t, e) })
+	}
+	t.Logf("this platform searches with engine %d (0 generic, 1 SHA-NI, 2 crypto/sha256)", platformEngine())
+}
+
+func testSearchEngine(t *testing.T, e engine) {
 	r := rand.New(rand.NewPCG(5, 6))
 	for trial := 0; trial < 200; trial++ {
 		var first [64]byte
@@ -103,7 +121,7 @@ func TestSearchMatchesGeneric(t *testing.T) {
 			tail[i] = byte(r.Uint32())
 		}
 		Pad(&tail, 32, 96)
-		s := NewSearcher(Midstate(&first), tail)
+		s := newSearcher(Midstate(&first), tail, e)
 		d := uint32(1 + r.IntN(12))
 		start, stride := r.Uint64()>>8, uint64(1+r.IntN(3))
 		got, ok := s.Search(start, stride, 1<<16, Mask(d))
@@ -134,12 +152,43 @@ func TestSearchMatchesGeneric(t *testing.T) {
 }
 
 func BenchmarkSearch(b *testing.B) {
+	for name, e := range engines() {
+		b.Run(name, func(b *testing.B) {
+			var first, tail [64]byte
+			Pad(&tail, 32, 96)
+			s := newSearcher(Midstate(&first), tail, e)
+			const n = 1 << 16
+			b.ReportAllocs()
+			for b.Loop() {
+				s.Search(0, 1, n, ^uint32(0))
+			}
+			b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds()/1e6, "Mattempts/s")
+		})
+	}
+}
+
+// The hot loop allocates nothing, whatever the engine.
+func TestSearchAllocatesNothing(t *testing.T) {
 	var first, tail [64]byte
 	Pad(&tail, 32, 96)
-	s := NewSearcher(Midstate(&first), tail)
-	const n = 1 << 16
-	for b.Loop() {
-		s.Search(0, 1, n, ^uint32(0))
+	for name, e := range engines() {
+		s := newSearcher(Midstate(&first), tail, e)
+		if n := testing.AllocsPerRun(10, func() { s.Search(0, 1, 1000, ^uint32(0)) }); n != 0 {
+			t.Errorf("%s: %.0f allocations per search", name, n)
+		}
 	}
-	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds()/1e6, "Mattempts/s")
+}
+
+// The measured choice picks the quicker engine: SHA-NI's two lanes are
+// more than twice as fast as the portable loop, whichever comes first.
+func TestFasterPicksTheQuickerEngine(t *testing.T) {
+	if !useSHANI {
+		t.Skip("no SHA-NI here to compare against")
+	}
+	if e := faster(engineGeneric, engineSHANI); e != engineSHANI {
+		t.Fatalf("faster(generic, sha-ni) = %d", e)
+	}
+	if e := faster(engineSHANI, engineGeneric); e != engineSHANI {
+		t.Fatalf("faster(sha-ni, generic) = %d", e)
+	}
 }

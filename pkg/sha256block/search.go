@@ -10,9 +10,11 @@ import "encoding/binary"
 // candidate costs one compression. With the SHA extensions, two candidates
 // run interleaved, so that one's rounds fill the other's latency.
 type Searcher struct {
-	mid  [8]uint32
-	tail [64]byte
-	st   searchState
+	mid    [8]uint32
+	tail   [64]byte
+	st     searchState
+	engine engine
+	std    *stdlibSearch // for engineStdlib
 }
 
 // searchState is what the assembly search reads: the midstate as the SHA
@@ -28,7 +30,15 @@ const ProofOffset = 24
 // NewSearcher prepares a search with the given midstate and padded tail
 // block (the proof bytes are ignored).
 func NewSearcher(mid [8]uint32, tail [64]byte) *Searcher {
-	s := &Searcher{mid: mid, tail: tail}
+	return newSearcher(mid, tail, platformEngine())
+}
+
+// newSearcher prepares a search with the given engine (tests compare them).
+func newSearcher(mid [8]uint32, tail [64]byte, e engine) *Searcher {
+	s := &Searcher{mid: mid, tail: tail, engine: e}
+	if e == engineStdlib {
+		s.std = newStdlibSearch(mid, tail)
+	}
 	s.st.abef = [4]uint32{mid[5], mid[4], mid[1], mid[0]}
 	s.st.cdgh = [4]uint32{mid[7], mid[6], mid[3], mid[2]}
 	for i := range s.st.msg {
@@ -55,11 +65,21 @@ func Mask(difficulty uint32) uint32 {
 // an even number) and returns the first whose digest's first word passes
 // mask.
 func (s *Searcher) Search(first, stride, count uint64, mask uint32) (uint64, bool) {
-	if useSHANI {
+	switch s.engine {
+	case engineSHANI:
 		return search2SHANI(&s.st, first, stride, (count+1)/2, mask)
+	case engineStdlib:
+		proof := first
+		for range count {
+			if s.std.digest0(proof)&mask == 0 {
+				return proof, true
+			}
+			proof += stride
+		}
+		return 0, false
 	}
 	proof := first
-	for i := uint64(0); i < count; i++ {
+	for range count {
 		if s.Digest0(proof)&mask == 0 {
 			return proof, true
 		}

@@ -10,8 +10,6 @@ import (
 	"path/filepath"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/bc-chain/bc/pkg/chain"
 	"github.com/bc-chain/bc/pkg/validate"
 )
@@ -213,7 +211,7 @@ func (d *Dir) moveAside(f *os.File, from, size int64, why error) (string, error)
 	if err := f.Truncate(from); err != nil {
 		return "", fmt.Errorf("cut torn tail of %s at %d: %w", f.Name(), from, err)
 	}
-	if err := unix.Fdatasync(int(f.Fd())); err != nil {
+	if err := syncData(f); err != nil {
 		return "", fmt.Errorf("fsync %s: %w", f.Name(), err)
 	}
 	d.log.Warn("moved a torn or corrupt last line of the chain aside", "file", f.Name(), "offset", from,
@@ -417,7 +415,7 @@ func (d *Dir) Append(ctx context.Context, prev chain.Hash, lines [][]byte) error
 			_ = f.Truncate(end)
 			return fmt.Errorf("append to %s: %w", f.Name(), err)
 		}
-		if err := unix.Fdatasync(int(f.Fd())); err != nil {
+		if err := syncData(f); err != nil {
 			return fmt.Errorf("fsync %s: %w", f.Name(), err)
 		}
 		return nil

@@ -147,7 +147,7 @@ func syncDir(dir string) error {
 		return fmt.Errorf("open directory %s for fsync: %w", dir, err)
 	}
 	defer f.Close()
-	if err := f.Sync(); err != nil {
+	if err := syncDirectory(f); err != nil {
 		return fmt.Errorf("fsync directory %s: %w", dir, err)
 	}
 	return nil

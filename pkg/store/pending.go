@@ -12,8 +12,6 @@ import (
 	"strconv"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/bc-chain/bc/pkg/chain"
 )
 
@@ -113,7 +111,7 @@ func (d *Dir) AddPending(ctx context.Context, entries []PendingEntry) error {
 	if _, err := f.Write(buf); err != nil {
 		return fmt.Errorf("append to pending log: %w", err)
 	}
-	if err := unix.Fdatasync(int(f.Fd())); err != nil {
+	if err := syncData(f); err != nil {
 		return fmt.Errorf("fsync pending log: %w", err)
 	}
 	if created {
