@@ -2,8 +2,10 @@
 
 GO       ?= go
 BIN      := bin
-VERSION  := $(shell git describe --always --dirty 2>/dev/null || echo devel)
-LDFLAGS  := -s -w -X github.com/bc-chain/bc/pkg/cmdline.Version=$(VERSION)
+# bc's version is pkg/cmdline/VERSION; binaries add the commit (go build's
+# VCS stamp), the Go version and the platform.
+VERSION  := $(shell cat pkg/cmdline/VERSION)
+LDFLAGS  := -s -w
 GOFLAGS_BUILD := -trimpath -ldflags "$(LDFLAGS)"
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 # Packages with tests of time and memory bounds (nodetest.Bound), which the
@@ -25,10 +27,23 @@ TEST_PLATFORMS  := darwin/arm64 freebsd/amd64 linux/arm64
 # follow).
 ARM64_PKGS := ./pkg/chain ./pkg/sha256block ./pkg/strategy ./pkg/validate
 
+# make install: the programs in BINDIR, the strategy plugins in LIBEXECDIR
+# (keep it BINDIR/../libexec/bc, where the programs look, or set
+# BC_PLUGIN_DIR), manual pages, Bash completions, the docs and the systemd
+# units as examples. DESTDIR stages the tree (for packages).
+PREFIX      ?= /usr/local
+BINDIR      ?= $(PREFIX)/bin
+LIBEXECDIR  ?= $(PREFIX)/libexec/bc
+MANDIR      ?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+DOCDIR      ?= $(PREFIX)/share/doc/bc
+PROGRAMS    := bc-mine bc-serve bc-gossip bc-backup bc-verify bc-add bc-get
+PLUGINS     := bc-pow-default bc-pow-classic bc-pow-scrypt
+
 IMAGE    ?= bc
 DOCKER_CONTEXT := $(BIN)/docker
 
-.PHONY: all build test cross test-arm64 fuzz run bench soak lint mutate proto docker clean help
+.PHONY: all build install uninstall dist dist-check test cross test-arm64 fuzz run bench soak lint mutate proto docker clean help
 
 all: build
 
@@ -37,6 +52,32 @@ help: ## list the targets
 
 build: ## build every binary and plugin into bin/
 	$(GO) build $(GOFLAGS_BUILD) -o $(BIN)/ ./cmd/... ./plugins/...
+
+install: build ## install bc (PREFIX=/usr/local, DESTDIR, BINDIR, LIBEXECDIR, MANDIR, BASHCOMPDIR, DOCDIR)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
+		$(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(DOCDIR)/systemd
+	install -m 755 $(addprefix $(BIN)/,$(PROGRAMS)) $(DESTDIR)$(BINDIR)/
+	install -m 755 $(addprefix $(BIN)/,$(PLUGINS)) $(DESTDIR)$(LIBEXECDIR)/
+	install -m 644 contrib/man/*.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 644 contrib/man/*.5 $(DESTDIR)$(MANDIR)/man5/
+	install -m 644 $(addprefix contrib/completions/,$(PROGRAMS)) $(DESTDIR)$(BASHCOMPDIR)/
+	install -m 644 README.md LICENSE $(DESTDIR)$(DOCDIR)/
+	install -m 644 contrib/systemd/* $(DESTDIR)$(DOCDIR)/systemd/
+
+uninstall: ## remove what make install put (same variables)
+	rm -f $(addprefix $(DESTDIR)$(BINDIR)/,$(PROGRAMS)) $(addprefix $(DESTDIR)$(LIBEXECDIR)/,$(PLUGINS)) \
+		$(addprefix $(DESTDIR)$(MANDIR)/man1/,$(addsuffix .1,$(PROGRAMS))) $(DESTDIR)$(MANDIR)/man5/bc-chain.5 \
+		$(addprefix $(DESTDIR)$(BASHCOMPDIR)/,$(PROGRAMS))
+	rm -rf $(DESTDIR)$(DOCDIR)
+	-rmdir $(DESTDIR)$(LIBEXECDIR) 2>/dev/null
+
+dist: ## reproducible release archives for every platform, and SHA256SUMS, in bin/dist
+	GO=$(GO) ./contrib/dist.sh
+
+dist-check: ## make dist twice and compare: the archives must be byte-identical
+	GO=$(GO) DIST=$(BIN)/dist-a ./contrib/dist.sh >/dev/null
+	GO=$(GO) DIST=$(BIN)/dist-b ./contrib/dist.sh >/dev/null
+	cmp $(BIN)/dist-a/SHA256SUMS $(BIN)/dist-b/SHA256SUMS && cat $(BIN)/dist-a/SHA256SUMS
 
 test: build ## run every test under the race detector (unit, integration, CLI, browser, faults, crashes), then a short fuzz of every parser
 	@rm -f $(SKIPPED)

@@ -154,7 +154,7 @@ func TestSeedEndpoints(t *testing.T) {
 	// /metrics
 	n.req(t, "GET", "/metrics", "", "").expect(t, 200, "bc_chain_height", "bc_pending_messages", "bc_neighbours",
 		"# TYPE bc_miner_attempts_total counter", "# TYPE bc_miner_blocks_mined_total counter", "# TYPE bc_gossip_blocks_adopted_total counter",
-		"# TYPE bc_gossip_reorgs_total counter", `bc_http_requests_total{code="200",method="PUT",route="/add"}`,
+		"# TYPE bc_gossip_reorgs_total counter", `bc_build_info{commit="`, `goversion="go`, `bc_http_requests_total{code="200",method="PUT",route="/add"}`,
 		"bc_http_request_duration_seconds_bucket")
 }
 

@@ -30,8 +30,13 @@ type CLI struct {
 // Main runs bc-serve with args and returns its exit code.
 func Main(args []string) int {
 	var c CLI
-	return cli.Main("bc-serve", "Serve a chain directory: the node's REST API, its live web UI, Server-Sent Events and Prometheus metrics.",
+	return cli.Main("bc-serve", c.Description(),
 		&c, &c.Common, args, c.run)
+}
+
+// Description says what bc-serve does (--help, the man page).
+func (*CLI) Description() string {
+	return "Serve a chain directory: the node's REST API, its live web UI, Server-Sent Events and Prometheus metrics."
 }
 
 // Vars gives the defaults of the flags, kept in Go constants.

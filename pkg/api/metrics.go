@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/bc-chain/bc/pkg/cmdline"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -40,7 +41,11 @@ func newMetrics(s *Server) *metrics {
 		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, f)
 	}
 	n := s.node
-	m.reg.MustRegister(m.requests, m.latency, m.bytes, m.added,
+	b := cmdline.Build()
+	build := prometheus.NewGauge(prometheus.GaugeOpts{Name: "bc_build_info", Help: "Always 1; the labels say which bc this is.",
+		ConstLabels: prometheus.Labels{"version": b.Release, "commit": b.Commit, "goversion": b.GoVersion, "platform": b.Platform}})
+	build.Set(1)
+	m.reg.MustRegister(m.requests, m.latency, m.bytes, m.added, build,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		gauge("bc_chain_height", "Index of the tip block.", func() float64 {
 			if v := n.chainView(); v != nil {

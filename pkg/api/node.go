@@ -66,10 +66,17 @@ func (n *nodeState) close() {
 // of them when changed is nil) and publishes what changed as events.
 func (n *nodeState) refresh(changed map[string]bool) {
 	all := changed == nil
-	if all || changed[store.ChainFile] {
+	switch {
+	case all || changed[store.ChainFile]:
+		// The chain and the pending set change together: a message that a
+		// reorg wrote back to pending before replacing the chain must not
+		// be, for a moment, in neither (a /data/<id> between the two reads
+		// would answer unknown). pendingEntry waits for both.
+		n.pmu.Lock()
 		n.refreshChain()
-	}
-	if all || changed[store.PendingFile] || changed[store.ChainFile] {
+		n.refreshPendingLocked()
+		n.pmu.Unlock()
+	case changed[store.PendingFile]:
 		n.refreshPending()
 	}
 	if all || changed[store.NeighboursFile] {
@@ -93,6 +100,8 @@ func (n *nodeState) refresh(changed map[string]bool) {
 // catching up thousands of blocks sends one "replaced"-style event instead).
 const maxEventBlocks = 64
 
+// refreshChain follows node.chain (n.pmu held: the first view also makes
+// the pending set).
 func (n *nodeState) refreshChain() {
 	n.mu.Lock()
 	if n.view == nil {
@@ -106,9 +115,7 @@ func (n *nodeState) refreshChain() {
 		}
 		n.view = v
 		n.mu.Unlock()
-		n.pmu.Lock()
-		n.pending = n.dir.NewPendingSet(v)
-		n.pmu.Unlock()
+		n.pending = n.dir.NewPendingSet(v) // n.pmu is held by refresh
 		n.log.Info("serving the chain", "height", v.Height(), "strategy", v.Params().Strategy, "difficulty", v.Params().Difficulty)
 		n.hub.publish("replaced", map[string]any{"fork": 0, "tip": v.Height()})
 		return
@@ -145,9 +152,15 @@ const maxEventPending = 256
 
 // refreshPending follows the pending log and the chain (messages mined,
 // or pending again after a reorg), and publishes the new pending messages.
+// refreshPending reads what the pending log gained.
 func (n *nodeState) refreshPending() {
 	n.pmu.Lock()
 	defer n.pmu.Unlock()
+	n.refreshPendingLocked()
+}
+
+// refreshPendingLocked reads what the pending log gained (n.pmu held).
+func (n *nodeState) refreshPendingLocked() {
 	if n.pending == nil {
 		return
 	}

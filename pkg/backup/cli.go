@@ -43,8 +43,13 @@ type restoreCmd struct {
 // Main runs bc-backup with args and returns its exit code.
 func Main(args []string) int {
 	var c CLI
-	return cli.Main("bc-backup", "Keep node.hash current and timestamped backups of the chain; list, verify and restore them.",
+	return cli.Main("bc-backup", c.Description(),
 		&c, &c.Common, args, c.run)
+}
+
+// Description says what bc-backup does (--help, the man page).
+func (*CLI) Description() string {
+	return "Keep node.hash current and timestamped backups of the chain; list, verify and restore them."
 }
 
 // Vars gives the defaults of the flags, kept in Go constants.

@@ -52,8 +52,13 @@ type AddCLI struct {
 // AddMain runs bc-add and returns its exit code.
 func AddMain(args []string) int {
 	var c AddCLI
-	return cmdline.Main(cmdline.Program{Name: "bc-add", Description: "Add messages to a bc node (the seed's `blockchain add`); prints each message's id.",
+	return cmdline.Main(cmdline.Program{Name: "bc-add", Description: c.Description(),
 		Grammar: &c, Common: &c.Common}, args, c.run)
+}
+
+// Description says what bc-add does (--help, the man page).
+func (*AddCLI) Description() string {
+	return "Add messages to a bc node (the seed's `blockchain add`); prints each message's id."
 }
 
 func (c *AddCLI) run(ctx context.Context, env *cmdline.Env) error {
@@ -163,8 +168,13 @@ type GetCLI struct {
 // GetMain runs bc-get and returns its exit code.
 func GetMain(args []string) int {
 	var c GetCLI
-	return cmdline.Main(cmdline.Program{Name: "bc-get", Description: "Read from a bc node (the seed's `blockchain get`): JSON for pipes, tables on a terminal. `bc-get chain | bc-verify` verifies a node's chain.",
+	return cmdline.Main(cmdline.Program{Name: "bc-get", Description: c.Description(),
 		Grammar: &c, Common: &c.Common}, args, c.run)
+}
+
+// Description says what bc-get does (--help, the man page).
+func (*GetCLI) Description() string {
+	return "Read from a bc node (the seed's `blockchain get`): JSON for pipes, tables on a terminal. `bc-get chain | bc-verify` verifies a node's chain."
 }
 
 func (c *GetCLI) run(ctx context.Context, env *cmdline.Env) error {

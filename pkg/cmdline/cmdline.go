@@ -22,7 +22,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"runtime/debug"
 	"strings"
 	"syscall"
 
@@ -37,29 +36,6 @@ const (
 	ExitFailed = 1
 	ExitUsage  = 2
 )
-
-// Version is set at build time with -ldflags "-X github.com/bc-chain/bc/pkg/cmdline.Version=..."
-// and otherwise taken from the module's build information.
-var Version = ""
-
-// VersionString returns the version of the running binary.
-func VersionString() string {
-	if Version != "" {
-		return Version
-	}
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		v := bi.Main.Version
-		for _, s := range bi.Settings {
-			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
-				v += " (" + s.Value[:12] + ")"
-			}
-		}
-		if v != "" {
-			return v
-		}
-	}
-	return "devel"
-}
 
 // Log rotation defaults, the seed's: 1 MiB files, 3 backups.
 const (

@@ -1,6 +1,7 @@
 package cmdline
 
 import (
+	"regexp"
 	"testing"
 	"time"
 )
@@ -43,5 +44,12 @@ func TestWrapAndShorten(t *testing.T) {
 	}
 	if got := Shorten("abc", 3); got != "abc" {
 		t.Fatalf("Shorten = %q", got)
+	}
+}
+
+func TestVersionString(t *testing.T) {
+	v := VersionString()
+	if !regexp.MustCompile(`^\d+\.\d+\.\d+ \((commit [0-9a-f]{12}( with changes)?, )?go[^ ]+ [a-z0-9]+/[a-z0-9]+\)$`).MatchString(v) {
+		t.Fatalf("VersionString = %q", v)
 	}
 }

@@ -24,17 +24,59 @@ var update = flag.Bool("update", false, "rewrite contrib/completions")
 
 func TestMain(m *testing.M) { proctest.Main(m, nil) }
 
-var grammars = map[string]func() any{
-	"bc-verify": func() any { return &verify.CLI{} },
-	"bc-mine":   func() any { return &miner.CLI{} },
-	"bc-serve":  func() any { return &api.CLI{} },
-	"bc-gossip": func() any { return &peer.CLI{} },
-	"bc-backup": func() any { return &backup.CLI{} },
-	"bc-add":    func() any { return &client.AddCLI{} },
-	"bc-get":    func() any { return &client.GetCLI{} },
+var grammars = map[string]func() deploy.Describer{
+	"bc-verify": func() deploy.Describer { return &verify.CLI{} },
+	"bc-mine":   func() deploy.Describer { return &miner.CLI{} },
+	"bc-serve":  func() deploy.Describer { return &api.CLI{} },
+	"bc-gossip": func() deploy.Describer { return &peer.CLI{} },
+	"bc-backup": func() deploy.Describer { return &backup.CLI{} },
+	"bc-add":    func() deploy.Describer { return &client.AddCLI{} },
+	"bc-get":    func() deploy.Describer { return &client.GetCLI{} },
 }
 
-const completions = "../../contrib/completions"
+const (
+	completions = "../../contrib/completions"
+	manPages    = "../../contrib/man"
+)
+
+// The committed manual pages are what the command lines give now, every
+// program has one, and groff renders each without a warning.
+func TestManPages(t *testing.T) {
+	if len(deploy.Programs) != len(grammars) {
+		t.Fatalf("deploy.Programs lists %d programs, the tests know %d", len(deploy.Programs), len(grammars))
+	}
+	for _, name := range deploy.Programs {
+		page, err := deploy.Man(name, grammars[name]())
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		path := filepath.Join(manPages, name+".1")
+		if *update {
+			if err := os.WriteFile(path, []byte(page), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		committed, err := os.ReadFile(path)
+		if err != nil || string(committed) != page {
+			t.Fatalf("%s is stale: run go test ./pkg/deploy -run TestManPages -update", path)
+		}
+	}
+	groff, err := exec.LookPath("groff")
+	if err != nil {
+		proctest.SkipMissing(t, "groff is not installed (apt-get install groff-base): the pages are not rendered")
+	}
+	pages, _ := filepath.Glob(filepath.Join(manPages, "*.[15]"))
+	for _, p := range pages {
+		cmd := exec.Command(groff, "-man", "-Tutf8", "-ww", "-z", p)
+		if out, err := cmd.CombinedOutput(); err != nil || len(out) > 0 {
+			t.Errorf("groff %s: %v %s", p, err, out)
+		}
+	}
+	out, err := exec.Command(groff, "-man", "-Tutf8", filepath.Join(manPages, "bc-backup.1")).Output()
+	if err != nil || !strings.Contains(string(out), "restore") || !strings.Contains(string(out), "BC_DIR") {
+		t.Fatalf("bc-backup(1) renders as:\n%s", out)
+	}
+}
 
 // The committed completion scripts are what the command lines give now,
 // they parse, and they complete.
@@ -107,3 +149,40 @@ func quoteAll(ws []string) []string {
 
 // The scripts of contrib/ (make run's network), run as a user would.
 func TestScripts(t *testing.T) { proctest.Scripts(t, "testdata/script") }
+
+// make install stages a tree a package could ship: the programs, the
+// plugins in libexec where the programs find them, the manual pages and
+// completions; make uninstall takes it all away again.
+func TestInstall(t *testing.T) {
+	repo := proctest.ModuleRoot(t)
+	dest := t.TempDir()
+	runMake := func(target string) {
+		t.Helper()
+		if out, err := exec.Command("make", "-C", repo, target, "DESTDIR="+dest, "PREFIX=/usr").CombinedOutput(); err != nil {
+			t.Fatalf("make %s: %v\n%s", target, err, out)
+		}
+	}
+	runMake("install")
+	for _, f := range []string{"usr/bin/bc-mine", "usr/bin/bc-get", "usr/libexec/bc/bc-pow-default", "usr/share/man/man1/bc-serve.1",
+		"usr/share/man/man5/bc-chain.5", "usr/share/bash-completion/completions/bc-backup", "usr/share/doc/bc/systemd/bc-mine.service"} {
+		if _, err := os.Stat(filepath.Join(dest, f)); err != nil {
+			t.Errorf("make install did not install %s: %v", f, err)
+		}
+	}
+	// The installed programs find the plugins in ../libexec/bc.
+	out, err := exec.Command(filepath.Join(dest, "usr/bin/bc-mine"), "--list-strategies").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), filepath.Join(dest, "usr/libexec/bc/bc-pow-scrypt")) {
+		t.Fatalf("the installed bc-mine does not find the installed plugins: %v\n%s", err, out)
+	}
+	runMake("uninstall")
+	var left []string
+	_ = filepath.WalkDir(dest, func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			left = append(left, p)
+		}
+		return nil
+	})
+	if len(left) > 0 {
+		t.Fatalf("make uninstall left %q", left)
+	}
+}

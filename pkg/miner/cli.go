@@ -39,8 +39,13 @@ type CLI struct {
 // Main runs bc-mine with args and returns its exit code.
 func Main(args []string) int {
 	var c CLI
-	return cli.Main("bc-mine", "Mine pending messages of a chain directory into blocks, with the chain's proof-of-work plugin.",
+	return cli.Main("bc-mine", c.Description(),
 		&c, &c.Common, args, c.run)
+}
+
+// Description says what bc-mine does (--help, the man page).
+func (*CLI) Description() string {
+	return "Mine pending messages of a chain directory into blocks, with the chain's proof-of-work plugin."
 }
 
 // Vars gives the defaults of the flags, kept in Go constants.

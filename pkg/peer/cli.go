@@ -36,8 +36,13 @@ type CLI struct {
 // Main runs bc-gossip with args and returns its exit code.
 func Main(args []string) int {
 	var c CLI
-	return cli.Main("bc-gossip", "Keep a node in step with its neighbours: find peers, adopt the chain with most work, spread pending messages and new blocks.",
+	return cli.Main("bc-gossip", c.Description(),
 		&c, &c.Common, args, c.run)
+}
+
+// Description says what bc-gossip does (--help, the man page).
+func (*CLI) Description() string {
+	return "Keep a node in step with its neighbours: find peers, adopt the chain with most work, spread pending messages and new blocks."
 }
 
 // Vars gives the defaults of the flags, kept in Go constants.

@@ -34,8 +34,14 @@ type Finder struct {
 	Dirs []string
 }
 
+// LibexecDir is where make install puts the plugins, relative to the
+// programs' directory (bin/../libexec/bc), as Unix tools keep the
+// executables that only other programs run.
+const LibexecDir = "../libexec/bc"
+
 // NewFinder searches pluginDir (from --plugin-dir or BC_PLUGIN_DIR) if set,
-// then the directory of the running executable.
+// then the directory of the running executable (a build tree, bin/), then
+// LibexecDir beside it (an installation).
 func NewFinder(pluginDir string) Finder {
 	var dirs []string
 	if pluginDir != "" {
@@ -45,7 +51,7 @@ func NewFinder(pluginDir string) Finder {
 		if real, err := filepath.EvalSymlinks(exe); err == nil {
 			exe = real
 		}
-		dirs = append(dirs, filepath.Dir(exe))
+		dirs = append(dirs, filepath.Dir(exe), filepath.Clean(filepath.Join(filepath.Dir(exe), LibexecDir)))
 	}
 	return Finder{Dirs: dirs}
 }

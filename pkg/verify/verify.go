@@ -36,8 +36,13 @@ type CLI struct {
 // Main runs bc-verify with args and returns its exit code.
 func Main(args []string) int {
 	var c CLI
-	return cli.Main("bc-verify", "Verify bc chains: every block's format, hash, link and proof of work. Exit 0 when all are valid, 1 when one is not, 2 on usage or I/O errors.",
+	return cli.Main("bc-verify", c.Description(),
 		&c, &c.Common, args, c.run)
+}
+
+// Description says what bc-verify does (--help, the man page).
+func (*CLI) Description() string {
+	return "Verify bc chains: every block's format, hash, link and proof of work. Exit 0 when all are valid, 1 when one is not, 2 on usage or I/O errors."
 }
 
 // Vars gives the defaults of the flags, kept in Go constants.
