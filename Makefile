@@ -36,6 +36,8 @@ BINDIR      ?= $(PREFIX)/bin
 LIBEXECDIR  ?= $(PREFIX)/libexec/bc
 MANDIR      ?= $(PREFIX)/share/man
 BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR  ?= $(PREFIX)/share/zsh/site-functions
+FISHCOMPDIR ?= $(PREFIX)/share/fish/vendor_completions.d
 DOCDIR      ?= $(PREFIX)/share/doc/bc
 PROGRAMS    := bc-mine bc-serve bc-gossip bc-backup bc-verify bc-add bc-get
 PLUGINS     := bc-pow-default bc-pow-classic bc-pow-scrypt
@@ -53,21 +55,24 @@ help: ## list the targets
 build: ## build every binary and plugin into bin/
 	$(GO) build $(GOFLAGS_BUILD) -o $(BIN)/ ./cmd/... ./plugins/...
 
-install: build ## install bc (PREFIX=/usr/local, DESTDIR, BINDIR, LIBEXECDIR, MANDIR, BASHCOMPDIR, DOCDIR)
+install: build ## install bc (PREFIX=/usr/local, DESTDIR, BINDIR, LIBEXECDIR, MANDIR, BASHCOMPDIR, ZSHCOMPDIR, FISHCOMPDIR, DOCDIR)
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
-		$(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(DOCDIR)/systemd
+		$(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR) $(DESTDIR)$(FISHCOMPDIR) $(DESTDIR)$(DOCDIR)/systemd
 	install -m 755 $(addprefix $(BIN)/,$(PROGRAMS)) $(DESTDIR)$(BINDIR)/
 	install -m 755 $(addprefix $(BIN)/,$(PLUGINS)) $(DESTDIR)$(LIBEXECDIR)/
 	install -m 644 contrib/man/*.1 $(DESTDIR)$(MANDIR)/man1/
 	install -m 644 contrib/man/*.5 $(DESTDIR)$(MANDIR)/man5/
 	install -m 644 $(addprefix contrib/completions/,$(PROGRAMS)) $(DESTDIR)$(BASHCOMPDIR)/
+	install -m 644 $(addprefix contrib/completions/zsh/_,$(PROGRAMS)) $(DESTDIR)$(ZSHCOMPDIR)/
+	install -m 644 $(addprefix contrib/completions/fish/,$(addsuffix .fish,$(PROGRAMS))) $(DESTDIR)$(FISHCOMPDIR)/
 	install -m 644 README.md LICENSE $(DESTDIR)$(DOCDIR)/
 	install -m 644 contrib/systemd/* $(DESTDIR)$(DOCDIR)/systemd/
 
 uninstall: ## remove what make install put (same variables)
 	rm -f $(addprefix $(DESTDIR)$(BINDIR)/,$(PROGRAMS)) $(addprefix $(DESTDIR)$(LIBEXECDIR)/,$(PLUGINS)) \
 		$(addprefix $(DESTDIR)$(MANDIR)/man1/,$(addsuffix .1,$(PROGRAMS))) $(DESTDIR)$(MANDIR)/man5/bc-chain.5 \
-		$(addprefix $(DESTDIR)$(BASHCOMPDIR)/,$(PROGRAMS))
+		$(addprefix $(DESTDIR)$(BASHCOMPDIR)/,$(PROGRAMS)) $(addprefix $(DESTDIR)$(ZSHCOMPDIR)/_,$(PROGRAMS)) \
+		$(addprefix $(DESTDIR)$(FISHCOMPDIR)/,$(addsuffix .fish,$(PROGRAMS)))
 	rm -rf $(DESTDIR)$(DOCDIR)
 	-rmdir $(DESTDIR)$(LIBEXECDIR) 2>/dev/null
 

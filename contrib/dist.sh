@@ -24,7 +24,8 @@ for p in $platforms; do
 	name=bc-$version-$os-$arch
 	root=$stage/$name
 	mkdir -p "$root/bin" "$root/libexec/bc" "$root/share/man/man1" "$root/share/man/man5" \
-		"$root/share/bash-completion/completions" "$root/share/doc/bc/systemd"
+		"$root/share/bash-completion/completions" "$root/share/zsh/site-functions" \
+		"$root/share/fish/vendor_completions.d" "$root/share/doc/bc/systemd"
 	echo "dist: $name"
 	for prog in "${programs[@]}"; do
 		GOOS=$os GOARCH=$arch CGO_ENABLED=0 $GO build -trimpath -ldflags "-s -w -buildid=" -o "$root/bin/$prog" "./cmd/$prog"
@@ -35,6 +36,8 @@ for p in $platforms; do
 	cp contrib/man/*.1 "$root/share/man/man1/"
 	cp contrib/man/*.5 "$root/share/man/man5/"
 	cp "${programs[@]/#/contrib/completions/}" "$root/share/bash-completion/completions/"
+	cp "${programs[@]/#/contrib/completions/zsh/_}" "$root/share/zsh/site-functions/"
+	for prog in "${programs[@]}"; do cp "contrib/completions/fish/$prog.fish" "$root/share/fish/vendor_completions.d/"; done
 	cp contrib/systemd/* "$root/share/doc/bc/systemd/"
 	cp README.md LICENSE "$root/share/doc/bc/"
 	chmod -R u=rwX,go=rX "$root"

@@ -14,15 +14,16 @@ import (
 )
 
 // CLI is bc-backup's command line. Without a command it runs as a daemon
-// (or once, with --once).
+// (or once, with --once); the daemon's flags are tagged so that completion
+// offers them only there.
 type CLI struct {
 	cli.Common
-	Once        bool          `help:"Hash and back up once (if the chain changed since the last backup), then exit: for cron and timers."`
-	KeepLast    int           `help:"Most recent backups to keep." default:"${keep_last}" env:"BC_KEEP_LAST"`
-	KeepDaily   int           `help:"Days for which the newest backup of the day is kept too." default:"${keep_daily}" env:"BC_KEEP_DAILY"`
-	Interval    time.Duration `help:"Fallback check interval (changes are seen at once through file events)." default:"${interval}" env:"BC_BACKUP_INTERVAL"`
-	MinInterval time.Duration `help:"Least time between two backups (node.hash is always kept current)." default:"${min_interval}" env:"BC_BACKUP_MIN_INTERVAL"`
-	Debounce    time.Duration `help:"Quiet time after a change before acting." default:"${debounce}" env:"BC_BACKUP_DEBOUNCE"`
+	Once        bool          `help:"Hash and back up once (if the chain changed since the last backup), then exit: for cron and timers." completion:"daemon"`
+	KeepLast    int           `help:"Most recent backups to keep." default:"${keep_last}" env:"BC_KEEP_LAST" completion:"daemon"`
+	KeepDaily   int           `help:"Days for which the newest backup of the day is kept too." default:"${keep_daily}" env:"BC_KEEP_DAILY" completion:"daemon"`
+	Interval    time.Duration `help:"Fallback check interval (changes are seen at once through file events)." default:"${interval}" env:"BC_BACKUP_INTERVAL" completion:"daemon"`
+	MinInterval time.Duration `help:"Least time between two backups (node.hash is always kept current)." default:"${min_interval}" env:"BC_BACKUP_MIN_INTERVAL" completion:"daemon"`
+	Debounce    time.Duration `help:"Quiet time after a change before acting." default:"${debounce}" env:"BC_BACKUP_DEBOUNCE" completion:"daemon"`
 
 	Run     struct{}   `cmd:"" default:"1" hidden:"" help:"Run as a daemon (the default)."`
 	List    listCmd    `cmd:"" help:"List the backups with their height, tip and whether they verify."`
@@ -37,7 +38,7 @@ type listCmd struct {
 type verifyCmd struct{}
 
 type restoreCmd struct {
-	Backup string `arg:"" help:"Backup to restore: a name from bc-backup list, or a path."`
+	Backup string `arg:"" help:"Backup to restore: a name from bc-backup list, or a path." completion:"@backups"`
 }
 
 // Main runs bc-backup with args and returns its exit code.

@@ -25,7 +25,7 @@ type CLI struct {
 	Input          string            `arg:"" optional:"" name:"-" help:"Give - to mine the lines of stdin (same as --stdin)."`
 	Stdin          bool              `help:"Mine each line of stdin as a message, print each new block line on stdout, exit when input ends and all of it is mined."`
 	Once           bool              `help:"Mine what is pending now, then exit."`
-	Strategy       string            `help:"Proof-of-work strategy of a new chain (default: default); must match the genesis of an existing one." env:"BC_STRATEGY" placeholder:"NAME"`
+	Strategy       string            `help:"Proof-of-work strategy of a new chain (default: default); must match the genesis of an existing one." env:"BC_STRATEGY" placeholder:"NAME" completion:"@strategies"`
 	Difficulty     *uint32           `help:"Difficulty of a new chain (default: the strategy's); must match the genesis of an existing one." env:"BC_DIFFICULTY" placeholder:"N"`
 	Network        string            `help:"Network name of a new chain (default: bc); must match the genesis of an existing one." env:"BC_NETWORK" placeholder:"NAME"`
 	Option         map[string]uint64 `help:"Strategy option of a new chain, NAME=VALUE (e.g. n=2048 for scrypt); repeatable." placeholder:"NAME=VALUE"`

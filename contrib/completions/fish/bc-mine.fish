@@ -1,0 +1,25 @@
+# fish completion for bc-mine. Generated from its command line by
+# `go test ./pkg/deploy -run TestCompletions -update`; do not edit.
+complete -c bc-mine -f
+complete -c bc-mine -l difficulty -x -d 'Difficulty of a new chain (default: the strategy\'s); must match the genesis of an existing one'
+complete -c bc-mine -l dir -x -a '(__fish_complete_directories)' -d 'Chain directory'
+complete -c bc-mine -l help -s h -d 'Show context-sensitive help'
+complete -c bc-mine -l list-strategies -d 'List the strategy plugins found, with their descriptions, and exit'
+complete -c bc-mine -l lock-wait -x -d 'How long to wait for the chain lock before reporting who holds it'
+complete -c bc-mine -l log-backups -x -d 'Rotated log files to keep'
+complete -c bc-mine -l log-file -r -F -d 'Write the log to FILE instead of stderr (for programs with a chain directory, a relative path is inside --dir, e.g'
+complete -c bc-mine -l log-format -x -a 'text json' -d 'Log format: text or json'
+complete -c bc-mine -l log-level -x -a 'debug info warn error' -d 'Log level: debug, info, warn or error'
+complete -c bc-mine -l log-max-size -x -d 'Size in MiB at which --log-file is rotated'
+complete -c bc-mine -l max-messages -x -d 'Most messages per block (1 mines one message per block, like the seed)'
+complete -c bc-mine -l network -x -d 'Network name of a new chain (default: bc); must match the genesis of an existing one'
+complete -c bc-mine -l once -d 'Mine what is pending now, then exit'
+complete -c bc-mine -l option -x -d 'Strategy option of a new chain, NAME=VALUE (e.g'
+complete -c bc-mine -l plugin-dir -x -a '(__fish_complete_directories)' -d 'Directory searched first for bc-pow-<name> strategy plugins (then the directory of this program)'
+complete -c bc-mine -l plugin-timeout -x -d 'A search whose attempt count does not grow for this long is taken for a hung plugin, which is restarted'
+complete -c bc-mine -l rescan -x -d 'Safety-net rescan interval of the chain directory (file events do the real work)'
+complete -c bc-mine -l stdin -d 'Mine each line of stdin as a message, print each new block line on stdout, exit when input ends and all of it is mined'
+complete -c bc-mine -l strategy -x -a '(bc-mine --list-strategies 2>/dev/null | awk \'/^[a-z]/ {print $1}\')' -d 'Proof-of-work strategy of a new chain (default: default); must match the genesis of an existing one'
+complete -c bc-mine -l threads -x -d 'Search threads; 0 means one per CPU'
+complete -c bc-mine -l version -d 'Print the version and exit'
+complete -c bc-mine -F

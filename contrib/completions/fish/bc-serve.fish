@@ -1,0 +1,21 @@
+# fish completion for bc-serve. Generated from its command line by
+# `go test ./pkg/deploy -run TestCompletions -update`; do not edit.
+complete -c bc-serve -f
+complete -c bc-serve -l dir -x -a '(__fish_complete_directories)' -d 'Chain directory'
+complete -c bc-serve -l help -s h -d 'Show context-sensitive help'
+complete -c bc-serve -l listen -x -d 'Address to listen on (host:port; :port listens on every interface)'
+complete -c bc-serve -l lock-wait -x -d 'How long to wait for the chain lock before reporting who holds it'
+complete -c bc-serve -l log-backups -x -d 'Rotated log files to keep'
+complete -c bc-serve -l log-file -r -F -d 'Write the log to FILE instead of stderr (for programs with a chain directory, a relative path is inside --dir, e.g'
+complete -c bc-serve -l log-format -x -a 'text json' -d 'Log format: text or json'
+complete -c bc-serve -l log-level -x -a 'debug info warn error' -d 'Log level: debug, info, warn or error'
+complete -c bc-serve -l log-max-size -x -d 'Size in MiB at which --log-file is rotated'
+complete -c bc-serve -l max-conns -x -d 'Most open connections in all'
+complete -c bc-serve -l max-conns-per-ip -x -d 'Most open connections from one client IP; more are closed at once'
+complete -c bc-serve -l max-event-clients -x -d 'Most concurrent /events streams'
+complete -c bc-serve -l max-pending -x -d 'Most pending messages; /add answers 503 beyond'
+complete -c bc-serve -l max-pending-bytes -x -d 'Most bytes of pending message text; /add answers 503 beyond'
+complete -c bc-serve -l plugin-dir -x -a '(__fish_complete_directories)' -d 'Directory searched first for bc-pow-<name> strategy plugins (then the directory of this program)'
+complete -c bc-serve -l rescan -x -d 'Safety-net rescan interval of the chain directory (file events do the real work)'
+complete -c bc-serve -l seed-listen -x -d 'Also answer the seed\'s Python CLI and miner on this address (host:port), in the seed\'s jsonpickle shapes (README: bc and the seed)'
+complete -c bc-serve -l version -d 'Print the version and exit'
