@@ -1,6 +1,8 @@
 package peer
 
 import (
+	"slices"
+
 	"github.com/bc-chain/bc/pkg/node"
 
 	"context"
@@ -171,27 +173,37 @@ func (g *Gossiper) ban(a node.Addr, d time.Duration, reason string) {
 }
 
 // saveBook writes the book, merging removals made meanwhile by bc-serve.
+// The merge and the snapshot happen in one critical section on the
+// in-memory book, under the file's lock: a change made by another
+// goroutine (a ban, a failure) is never overwritten by an older snapshot.
 func (g *Gossiper) saveBook(ctx context.Context) {
-	g.mu.Lock()
-	mine := g.book.Clone()
-	g.mu.Unlock()
 	err := node.UpdateBook(ctx, g.dir, func(b *node.Book) error {
-		now := time.Now()
-		removed := b.Removed
-		*b = mine
-		b.Removed = removed
-		for _, r := range removed {
-			if r.Until > now.UnixMilli() {
-				b.Remove(r.Addr, time.UnixMilli(r.Until).Add(-node.RemovalBan))
-			}
-		}
-		// b is encoded after this returns: the gossiper keeps its own copy.
 		g.mu.Lock()
-		g.book = b.Clone()
-		g.mu.Unlock()
+		defer g.mu.Unlock()
+		g.applyRemovalsLocked(b.Removed, time.Now())
+		// b is encoded after this returns: it gets its own copy.
+		*b = g.book.Clone()
 		return nil
 	})
 	if err != nil {
 		g.log.Warn("cannot save the neighbour list", "error", err)
+	}
+}
+
+// applyRemovals takes into the in-memory book the removals an
+// administrator made through bc-serve (the file's Removed list, which only
+// bc-serve adds to); everything else in memory is newer than the file.
+func (g *Gossiper) applyRemovals(removed []node.Removed) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.applyRemovalsLocked(removed, time.Now())
+}
+
+func (g *Gossiper) applyRemovalsLocked(removed []node.Removed, now time.Time) {
+	g.book.Removed = slices.Clone(removed)
+	for _, r := range removed {
+		if r.Until > now.UnixMilli() {
+			g.book.Remove(r.Addr, time.UnixMilli(r.Until).Add(-node.RemovalBan))
+		}
 	}
 }

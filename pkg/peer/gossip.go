@@ -298,10 +298,11 @@ func (g *Gossiper) onFiles(changed map[string]bool) {
 		g.poke(g.announce)
 	}
 	if all || changed[store.NeighboursFile] {
+		// Only bc-serve's removals come from the file: the rest of the
+		// book in memory is newer than any copy on disk (a ban made since
+		// the last save would be lost).
 		if b, err := node.ReadBook(g.dir); err == nil {
-			g.mu.Lock()
-			g.book = b
-			g.mu.Unlock()
+			g.applyRemovals(b.Removed)
 		}
 	}
 	inbox := all

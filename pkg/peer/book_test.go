@@ -1,0 +1,69 @@
+package peer
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/bc-chain/bc/pkg/node"
+	"github.com/bc-chain/bc/pkg/store"
+)
+
+// A save never puts back an older book: a ban made while other saves run
+// survives them all, and the removals bc-serve wrote into the file are
+// taken in.
+func TestSaveBookKeepsNewerChanges(t *testing.T) {
+	ctx := context.Background()
+	d, err := store.Open(t.TempDir(), store.Options{LockWait: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := &Gossiper{dir: d, log: slog.New(slog.DiscardHandler)}
+	g.cfg.Defaults()
+	const liar, removed = node.Addr("127.0.0.1:1"), node.Addr("127.0.0.1:2")
+	g.book.Neighbours = []node.Addr{liar, removed}
+	g.book.Entry(liar)
+	g.book.Entry(removed)
+	g.saveBook(ctx)
+	// bc-serve's DELETE /neighbours, in the file.
+	if err := node.UpdateBook(ctx, d, func(b *node.Book) error { b.Remove(removed, time.Now()); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	until := time.Now().Add(time.Hour).UnixMilli()
+	// Another writer holds the file's lock; a save starts and waits for
+	// it; meanwhile a ban is made in memory; then the lock is released.
+	held, release := make(chan struct{}), make(chan struct{})
+	go func() {
+		_ = node.UpdateBook(ctx, d, func(*node.Book) error { close(held); <-release; return nil })
+	}()
+	<-held
+	var wg sync.WaitGroup
+	wg.Go(func() { g.saveBook(ctx) })
+	time.Sleep(200 * time.Millisecond) // the save is waiting for the lock
+	g.mu.Lock()
+	g.book.Entry(liar).Banned = until
+	g.mu.Unlock()
+	close(release)
+	wg.Wait()
+	for range 8 {
+		wg.Go(func() { g.saveBook(ctx) })
+	}
+	wg.Wait()
+	b, err := node.ReadBook(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k := b.Lookup(liar); k == nil || k.Banned != until {
+		t.Fatalf("the ban was lost by a save: %+v", k)
+	}
+	if b.IsNeighbour(removed) || b.Lookup(removed) != nil || len(b.Removed) != 1 {
+		t.Fatalf("bc-serve's removal was not kept: %+v", b)
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.book.IsNeighbour(removed) {
+		t.Fatal("the gossiper still talks to the removed address")
+	}
+}
