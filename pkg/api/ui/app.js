@@ -7,7 +7,7 @@ const PAGE = 50;
 const MAX_BYTES = 4096; // a message's limit (README: max_message_bytes)
 const LONG_CHARS = 280, LONG_LINES = 6; // beyond: collapsed, with "show more"
 const TRACKED_KEY = "bc.tracked", TRACKED_KEEP = 50; // "Your messages", kept across reloads
-const state = { tip: -1, oldest: null, tracked: new Map(), pending: new Map(), health: null, downSince: null };
+const state = { tip: -1, oldest: null, tracked: new Map(), pending: new Map(), health: null, downSince: null, liveSeq: 0 };
 
 async function getJSON(path) {
   const r = await fetch(path, { headers: { Accept: "application/json" } });
@@ -210,8 +210,15 @@ function renderPending() {
 }
 
 async function loadPending() {
+  const since = state.liveSeq;
   const d = await getJSON("/data");
-  state.pending = new Map((d.data || []).map((m) => [m.id, m]));
+  const fresh = new Map((d.data || []).map((m) => [m.id, m]));
+  // A message that arrived live while /data was on its way stays (the
+  // answer was made before it); one mined meanwhile is gone from the map.
+  for (const [id, m] of state.pending) {
+    if (m.seq > since && !fresh.has(id)) fresh.set(id, m);
+  }
+  state.pending = fresh;
   renderPending();
 }
 
@@ -324,6 +331,7 @@ function connect() {
   });
   es.addEventListener("pending", (e) => {
     const m = JSON.parse(e.data);
+    m.seq = ++state.liveSeq;
     state.pending.set(m.id, m);
     renderPending();
     $("pending-count").textContent = state.pending.size;
