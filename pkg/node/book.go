@@ -28,14 +28,18 @@ type Book struct {
 
 // Known is an address learned from a peer or given on the command line.
 type Known struct {
-	Addr     Addr   `json:"addr"`
-	From     Addr   `json:"from,omitempty"`  // who told us ("" when configured)
-	Failures int    `json:"failures"`        // consecutive failed contacts
-	LastOK   int64  `json:"last_ok"`         // Unix ms of the last successful contact
-	LastFail int64  `json:"last_fail"`       // Unix ms of the last failure
-	Banned   int64  `json:"banned_until"`    // Unix ms; set after invalid data
-	Added    int64  `json:"added,omitempty"` // Unix ms when it was learned
-	Reason   string `json:"reason,omitempty"`
+	Addr     Addr  `json:"addr"`
+	From     Addr  `json:"from,omitempty"`  // who told us ("" when configured)
+	Failures int   `json:"failures"`        // consecutive failed contacts
+	LastOK   int64 `json:"last_ok"`         // Unix ms of the last successful contact
+	LastFail int64 `json:"last_fail"`       // Unix ms of the last failure
+	Banned   int64 `json:"banned_until"`    // Unix ms; set after invalid data
+	Added    int64 `json:"added,omitempty"` // Unix ms when it was learned
+	// Reason is why the last contact failed ("" once one succeeds).
+	Reason string `json:"reason,omitempty"`
+	// BanReason is why the peer was banned; it is kept apart from Reason
+	// so that a contact in flight when the ban fell cannot erase it.
+	BanReason string `json:"ban_reason,omitempty"`
 	// Trust is the most private scope this address may be dialled at:
 	// "configured" (given by the operator), or the scope of the peer that
 	// relayed it ("loopback", "private", "public").

@@ -67,3 +67,34 @@ func TestSaveBookKeepsNewerChanges(t *testing.T) {
 		t.Fatal("the gossiper still talks to the removed address")
 	}
 }
+
+// A contact that was in flight when a peer was banned, and ends after the
+// ban (a success or a failure), leaves the ban and its reason in the book.
+func TestBanOutlivesContactInFlight(t *testing.T) {
+	d, err := store.Open(t.TempDir(), store.Options{LockWait: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := &Gossiper{dir: d, log: slog.New(slog.DiscardHandler), peers: map[node.Addr]*peerState{}}
+	g.cfg.Defaults()
+	const liar, other = node.Addr("127.0.0.1:1"), node.Addr("127.0.0.1:2")
+	g.book.Neighbours = []node.Addr{liar, other}
+	g.book.Entry(liar)
+	g.book.Entry(other)
+	g.ban(liar, time.Hour, "unproven tie")
+	g.ok(liar)                                // a status request that left before the ban
+	g.failed(other, context.DeadlineExceeded) // and another peer's failure
+	g.ban(other, time.Hour, "invalid block")  // banned, then
+	g.failed(other, context.DeadlineExceeded) // its last request times out
+	g.saveBook(context.Background())
+	b, err := node.ReadBook(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for a, want := range map[node.Addr]string{liar: "unproven tie", other: "invalid block"} {
+		k := b.Lookup(a)
+		if k == nil || k.Banned <= time.Now().UnixMilli() || k.BanReason != want {
+			t.Errorf("%s after a contact in flight: %+v, want banned for %q", a, k, want)
+		}
+	}
+}

@@ -161,7 +161,7 @@ func (g *Gossiper) trust(a node.Addr) Scope {
 func (g *Gossiper) ban(a node.Addr, d time.Duration, reason string) {
 	g.mu.Lock()
 	k := g.book.Entry(a)
-	k.Banned, k.Reason = time.Now().Add(d).UnixMilli(), reason
+	k.Banned, k.BanReason = time.Now().Add(d).UnixMilli(), reason
 	wasNeighbour := g.book.IsNeighbour(a)
 	g.book.DropNeighbour(a)
 	g.stats.InvalidPeers++

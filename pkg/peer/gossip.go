@@ -191,7 +191,7 @@ func (g *Gossiper) loadBook() error {
 				continue
 			}
 			k := b.Entry(p)
-			k.From, k.Failures, k.Banned, k.Reason = "", 0, 0, ""
+			k.From, k.Failures, k.Banned, k.Reason, k.BanReason = "", 0, 0, "", ""
 			k.Trust = ScopeConfigured.String()
 			if !b.IsNeighbour(p) {
 				b.Neighbours = append(b.Neighbours, p)
