@@ -2,14 +2,12 @@ package api
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"strconv"
 
 	"github.com/bc-chain/bc/pkg/chain"
-	"github.com/bc-chain/bc/pkg/store"
 )
 
 // The seed's miner answered /chain, /neighbours and /data with jsonpickle
@@ -102,14 +100,8 @@ func (sw stringWriter) write(text []byte) error {
 // parsed and rewritten as the seed's object, chunk by chunk as /chain does
 // (no lock held while writing).
 func (s *Server) serveSeedChain(w http.ResponseWriter, r *http.Request) {
-	v := s.node.chainView()
-	if err := v.Problem(); errors.Is(err, store.ErrTampered) {
-		s.fail(w, r, http.StatusServiceUnavailable, err.Error(), "")
-		return
-	}
-	tip := v.Height()
-	w.Header().Set("Content-Type", "application/json")
-	if r.Method == http.MethodHead {
+	v, tip, ok := s.beginChain(w, r)
+	if !ok {
 		return
 	}
 	sw := stringWriter{w}

@@ -577,15 +577,22 @@ func fieldsOf(f addFields) (text, id string, err error) {
 // serveChain streams {"chain": [blocks...], "length": n}, reading the
 // blocks from the file chunk by chunk: memory does not grow with the chain,
 // and no lock is held while a chunk is written to the client.
-func (s *Server) serveChain(w http.ResponseWriter, r *http.Request) {
-	v := s.node.chainView()
+// beginChain starts an answer with the whole chain (ours and the seed's
+// dialect): the view to stream and its tip, or ok false when the answer
+// is complete already (a tampered chain's 503, or a HEAD request).
+func (s *Server) beginChain(w http.ResponseWriter, r *http.Request) (v *store.View, tip uint64, ok bool) {
+	v = s.node.chainView()
 	if err := v.Problem(); errors.Is(err, store.ErrTampered) {
 		s.fail(w, r, http.StatusServiceUnavailable, err.Error(), "")
-		return
+		return nil, 0, false
 	}
-	tip := v.Height()
 	w.Header().Set("Content-Type", "application/json")
-	if r.Method == http.MethodHead {
+	return v, v.Height(), r.Method != http.MethodHead
+}
+
+func (s *Server) serveChain(w http.ResponseWriter, r *http.Request) {
+	v, tip, ok := s.beginChain(w, r)
+	if !ok {
 		return
 	}
 	_, _ = io.WriteString(w, `{"chain":[`)

@@ -77,7 +77,7 @@ func (c *AddCLI) run(ctx context.Context, env *cmdline.Env) error {
 		if err != nil {
 			if ExitCode(err) == cmdline.ExitFailed {
 				refused++
-				fmt.Fprintf(env.Stderr, "bc-add: %q refused: %v\n", truncate(msg, 40), err)
+				fmt.Fprintf(env.Stderr, "bc-add: %q refused: %v\n", cmdline.Shorten(msg, 40), err)
 				return nil
 			}
 			return wrap(err)
@@ -148,13 +148,6 @@ func (c *AddCLI) waitMined(ctx context.Context, cl *Client, id string) (uint64, 
 			return 0, ctx.Err()
 		}
 	}
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
 }
 
 // GetCLI is bc-get's command line.

@@ -133,10 +133,11 @@ type Plugin struct {
 	once   sync.Once
 }
 
-// checkSocketDir makes sure the plugin can create its Unix socket in the
-// temporary directory (go-plugin's only way there), so that a read-only
-// or missing /tmp (a container's empty root, say) is named as such rather
-// than as a failed handshake.
+// checkSocketDir tells whether the plugin can create its Unix socket in
+// the temporary directory (go-plugin's only way there). It runs after a
+// start failed, so that a read-only or missing /tmp (a container's empty
+// root, say) is named as such rather than as a failed handshake, at no
+// cost to the starts that work.
 func checkSocketDir() error {
 	dir := os.TempDir()
 	f, err := os.CreateTemp(dir, ".bc-plugin-check-*")
@@ -153,11 +154,8 @@ func Open(ctx context.Context, path string, log *slog.Logger) (*Plugin, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	if err := checkSocketDir(); err != nil {
-		return nil, err
-	}
 	cmd := exec.Command(path)
-	// The plugin makes its socket in TMPDIR: the host's, checked above.
+	// The plugin makes its socket in TMPDIR: the host's (see checkSocketDir).
 	cmd.Env = append(cmd.Env, EnvLogLevel+"="+levelName(log), "TMPDIR="+os.TempDir())
 	// Belt and braces with the SDK's watchdog: on Linux the kernel kills
 	// the plugin if the thread that started it dies (see startPinned).
@@ -174,6 +172,9 @@ func Open(ctx context.Context, path string, log *slog.Logger) (*Plugin, error) {
 	p := &Plugin{path: path, client: client, stop: make(chan struct{})}
 	if err := p.startPinned(); err != nil {
 		p.Close()
+		if sockErr := checkSocketDir(); sockErr != nil {
+			return nil, sockErr
+		}
 		return nil, fmt.Errorf("start plugin %s: %w", path, err)
 	}
 	rpcClient, err := client.Client()
