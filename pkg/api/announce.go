@@ -27,12 +27,10 @@ const (
 // bc-gossip through the chain directory's inbox (one file per remote IP,
 // the latest winning); bc-gossip validates the blocks and decides.
 func (s *Server) serveAnnounce(w http.ResponseWriter, r *http.Request) {
-	host, _, _ := net.SplitHostPort(r.RemoteAddr)
-	if !s.announces.allow(host) {
-		w.Header().Set("Retry-After", "1")
-		s.fail(w, r, http.StatusTooManyRequests, fmt.Sprintf("too many announcements from %s (at most %d per second, bursts of %d)", host, AnnouncesPerSecond, AnnounceBurst), "")
+	if s.overLimit(w, r, s.announces, "announcements", AnnouncesPerSecond, AnnounceBurst) {
 		return
 	}
+	host, _, _ := net.SplitHostPort(r.RemoteAddr)
 	body := http.MaxBytesReader(w, r.Body, s.opts.MaxAnnounceBytes)
 	var a node.Announcement
 	dec := json.NewDecoder(body)

@@ -65,7 +65,11 @@ func (c *CLI) run(ctx context.Context, env *cli.Env) error {
 	if err != nil {
 		return err
 	}
-	s, err := New(dir, env.Log, Options{MaxPending: c.MaxPending, MaxPendingBytes: c.MaxPendingBytes, MaxEventClients: c.MaxEventClients, MaxConnsPerIP: c.MaxConnsPerIP, MaxConns: c.MaxConns, Rescan: c.Rescan, Version: cli.VersionString()})
+	// The strategy plugin starts on the first POST /check only.
+	open, closePlugins := env.Opener()
+	defer closePlugins()
+	s, err := New(dir, env.Log, Options{MaxPending: c.MaxPending, MaxPendingBytes: c.MaxPendingBytes, MaxEventClients: c.MaxEventClients,
+		MaxConnsPerIP: c.MaxConnsPerIP, MaxConns: c.MaxConns, Rescan: c.Rescan, Version: cli.VersionString(), Opener: open})
 	if err != nil {
 		return err
 	}

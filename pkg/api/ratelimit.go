@@ -1,6 +1,9 @@
 package api
 
 import (
+	"fmt"
+	"net"
+	"net/http"
 	"sync"
 	"time"
 
@@ -54,4 +57,16 @@ func (l *ipLimiter) forgetOldest() {
 		}
 	}
 	delete(l.byIP, oldest)
+}
+
+// overLimit answers 429 and reports true when the client's IP has made
+// more requests of a kind (counted by l) than it may.
+func (s *Server) overLimit(w http.ResponseWriter, r *http.Request, l *ipLimiter, what string, perSecond, burst int) bool {
+	host, _, _ := net.SplitHostPort(r.RemoteAddr)
+	if l.allow(host) {
+		return false
+	}
+	w.Header().Set("Retry-After", "1")
+	s.fail(w, r, http.StatusTooManyRequests, fmt.Sprintf("too many %s from %s (at most %d per second, bursts of %d)", what, host, perSecond, burst), "")
+	return true
 }

@@ -26,6 +26,7 @@ import (
 	"github.com/bc-chain/bc/pkg/chain"
 	"github.com/bc-chain/bc/pkg/node"
 	"github.com/bc-chain/bc/pkg/store"
+	"github.com/bc-chain/bc/pkg/validate"
 )
 
 // Limits and timeouts, each with a name that 4xx answers quote.
@@ -84,6 +85,9 @@ type Options struct {
 	MaxConns         int
 	Rescan           time.Duration
 	Version          string
+	// Opener loads the chain's strategy plugin for POST /check (nil: the
+	// endpoint answers 503). The caller closes what it loaded.
+	Opener validate.Opener
 }
 
 func (o *Options) defaults() {
@@ -122,6 +126,8 @@ type Server struct {
 	seedMux   *http.ServeMux // the seed's routes, for --seed-listen
 	conns     *connLimits
 	announces *ipLimiter
+	checks    *ipLimiter
+	verifiers *verifiers
 	token     string
 	nodeID    string
 	done      chan struct{} // closed at shutdown: ends event streams
@@ -140,7 +146,8 @@ func New(d *store.Dir, log *slog.Logger, opts Options) (*Server, error) {
 	}
 	h := newHub(opts.MaxEventClients)
 	s := &Server{dir: d, log: log, opts: opts, hub: h, token: tok, nodeID: id, done: make(chan struct{}),
-		announces: newIPLimiter(AnnouncesPerSecond, AnnounceBurst, 4096)}
+		announces: newIPLimiter(AnnouncesPerSecond, AnnounceBurst, 4096),
+		checks:    newIPLimiter(ChecksPerSecond, CheckBurst, 4096), verifiers: &verifiers{open: opts.Opener}}
 	s.node = newNodeState(d, log, h)
 	s.adds = newCommitter(d, s.node)
 	s.conns = newConnLimits(opts.MaxConnsPerIP, opts.MaxConns)
@@ -244,6 +251,9 @@ func (s *Server) endpoints() []endpoint {
 		{"/blocks", read, s.needChain(s.serveBlocks)},
 		{"/blocks/{ref...}", read, s.needChain(s.serveBlock)},
 		{"/announce", []string{http.MethodPost}, s.serveAnnounce},
+		{"/check", []string{http.MethodPost}, s.needChain(s.serveCheck)},
+		{"/reorgs", read, s.serveReorgs},
+		{"/origins/{hash}", read, s.serveOrigin},
 		{"/events", []string{http.MethodGet}, s.serveEvents},
 		{"/metrics", read, s.metrics.serve},
 		{"/{$}", read, s.serveUI},

@@ -56,7 +56,8 @@ func (c *CLI) restore(ctx context.Context, env *cli.Env, dir *store.Dir) error {
 		return err
 	}
 	aside := filepath.Join(store.BackupDir, "node_"+time.Now().UTC().Format("20060102_150405")+"-before-restore.chain")
-	res, err := dir.Reorg(ctx, store.ReorgSpec{Prev: tip.Hash, Base: g.Summary(), Keep: int64(len(genesisLine)), Lines: br, Aside: aside})
+	res, err := dir.Reorg(ctx, store.ReorgSpec{Prev: tip.Hash, Base: g.Summary(), Keep: int64(len(genesisLine)), Lines: br, Aside: aside,
+		Cause: "restore of " + src + " (bc-backup restore)", Origin: "backup " + filepath.Base(src)})
 	if err != nil {
 		var le *store.LockedError
 		switch {

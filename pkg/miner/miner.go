@@ -311,7 +311,7 @@ func (m *Miner) append(ctx context.Context, b *chain.Block, tip chain.Summary, r
 	b.Proof = res.Proof
 	b.Hash = b.ComputeHash()
 	line := b.AppendJSON(nil)
-	if err := m.dir.Append(ctx, tip.Hash, [][]byte{line}); err != nil {
+	if err := m.dir.AppendFrom(ctx, tip.Hash, [][]byte{line}, store.OriginMined); err != nil {
 		return err
 	}
 	if len(b.Data) == 0 {

@@ -44,6 +44,18 @@ type GossipStatus struct {
 	PendingPulled uint64 `json:"pending_pulled"`        // messages learned from peers
 	Announcements uint64 `json:"announcements"`         // announcements sent
 	LastSync      int64  `json:"last_sync"`             // Unix ms of the last sync round
+	// Peers are the neighbours as the last sync rounds saw them.
+	Peers []PeerTip `json:"peers,omitempty"`
+}
+
+// PeerTip is a neighbour's chain as its last /health answer gave it.
+type PeerTip struct {
+	Addr      Addr   `json:"addr"`
+	Height    uint64 `json:"height"`
+	Tip       string `json:"tip,omitempty"`  // "" until it has answered
+	Seen      int64  `json:"seen,omitempty"` // Unix ms of that answer
+	Reachable bool   `json:"reachable"`      // its last contact worked
+	Failures  int    `json:"failures,omitempty"`
 }
 
 // ReadMinerStatus reads bc-mine's status; ok is false when there is none.

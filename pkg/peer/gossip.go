@@ -9,6 +9,8 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -211,6 +213,7 @@ func (g *Gossiper) Stats() node.GossipStatus {
 	s := g.stats
 	s.Neighbours = len(g.book.Neighbours)
 	s.Reachable, s.Unreachable = g.reachabilityLocked()
+	s.Peers = g.peerTipsLocked()
 	return s
 }
 
@@ -436,12 +439,12 @@ func (g *Gossiper) checkAfter(ctx context.Context, base chain.Summary, lines [][
 }
 
 // checkAndAppend validates lines that continue tip (proofs included) and
-// appends them. It returns how many were appended.
-func (g *Gossiper) checkAndAppend(ctx context.Context, tip chain.Summary, lines [][]byte) (int, error) {
+// appends them, recording their origin. It returns how many were appended.
+func (g *Gossiper) checkAndAppend(ctx context.Context, tip chain.Summary, lines [][]byte, origin string) (int, error) {
 	if err := g.checkAfter(ctx, tip, lines); err != nil {
 		return 0, err
 	}
-	if err := g.dir.Append(ctx, tip.Hash, lines); err != nil {
+	if err := g.dir.AppendFrom(ctx, tip.Hash, lines, origin); err != nil {
 		return 0, err
 	}
 	g.adopted(uint64(len(lines)))
@@ -462,7 +465,7 @@ func (g *Gossiper) writeStatus(running bool) {
 	st := g.Stats()
 	st.PID, st.Running = os.Getpid(), running
 	g.mu.Lock()
-	same := st == g.lastStatus
+	same := sameStatus(st, g.lastStatus)
 	g.mu.Unlock()
 	if same {
 		return
@@ -476,6 +479,15 @@ func (g *Gossiper) writeStatus(running bool) {
 	g.mu.Lock()
 	g.lastStatus = cur
 	g.mu.Unlock()
+}
+
+// sameStatus compares two statuses but for Updated.
+func sameStatus(a, b node.GossipStatus) bool {
+	if !slices.Equal(a.Peers, b.Peers) {
+		return false
+	}
+	a.Peers, b.Peers = nil, nil
+	return reflect.DeepEqual(a, b)
 }
 
 // hostScope returns the scope of an address's host as it resolves now.

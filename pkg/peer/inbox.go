@@ -155,7 +155,11 @@ func (g *Gossiper) applyAnnounced(ctx context.Context, a node.Announcement) bool
 	if len(lines) == 0 {
 		return false
 	}
-	n, err := g.checkAndAppend(ctx, tip, lines)
+	from := string(a.From)
+	if from == "" {
+		from = string(a.Remote)
+	}
+	n, err := g.checkAndAppend(ctx, tip, lines, store.OriginPeer(from)+" (announced)")
 	if err != nil {
 		g.log.Debug("announced blocks not taken", "from", a.From, "remote", a.Remote, "error", err)
 		return false

@@ -121,3 +121,27 @@ func (g *Gossiper) reachabilityLocked() (reachable int, unreachable string) {
 	}
 	return reachable, strings.Join(failing, "; ")
 }
+
+// noteTip records a neighbour's chain as its /health answer gave it.
+func (g *Gossiper) noteTip(a node.Addr, height uint64, tip string) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	ps := g.peerLocked(a)
+	ps.height, ps.tip, ps.seen = height, tip, time.Now()
+}
+
+// peerTipsLocked describes each neighbour for the status file (g.mu held).
+func (g *Gossiper) peerTipsLocked() []node.PeerTip {
+	out := make([]node.PeerTip, 0, len(g.book.Neighbours))
+	for _, a := range g.book.Neighbours {
+		pt := node.PeerTip{Addr: a}
+		if k := g.book.Lookup(a); k != nil {
+			pt.Failures, pt.Reachable = k.Failures, k.Failures == 0 && k.LastOK > 0
+		}
+		if ps := g.peers[a]; ps != nil && !ps.seen.IsZero() {
+			pt.Height, pt.Tip, pt.Seen = ps.height, ps.tip, ps.seen.UnixMilli()
+		}
+		out = append(out, pt)
+	}
+	return out
+}

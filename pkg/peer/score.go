@@ -45,6 +45,10 @@ type peerState struct {
 	// (see reach.go); cleared when the peer answers again.
 	warnedKind string
 	warnedAt   time.Time
+	// height, tip and seen: its chain as its last /health answer gave it.
+	height uint64
+	tip    string
+	seen   time.Time
 }
 
 // peerLocked returns a's state, creating it (g.mu held).

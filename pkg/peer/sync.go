@@ -74,6 +74,7 @@ func (g *Gossiper) syncPeer(parent context.Context, p target) {
 		return
 	}
 	g.ok(p.addr)
+	g.noteTip(p.addr, h.Height, h.Tip)
 	theirs, err := remoteTip(g.genesis, h)
 	if err != nil {
 		g.misbehave(p.addr, pointsUnproven, "its /health: "+err.Error())
@@ -179,7 +180,7 @@ func (g *Gossiper) syncWith(ctx context.Context, b *budget, p target, theirs val
 func (g *Gossiper) extend(ctx context.Context, b *budget, p target, tip chain.Summary, lines [][]byte) error {
 	total := 0
 	for len(lines) > 0 {
-		n, err := g.checkAndAppend(ctx, tip, lines)
+		n, err := g.checkAndAppend(ctx, tip, lines, store.OriginPeer(string(p.addr)))
 		if err != nil {
 			if validate.AsRuleError(err) != nil {
 				return invalid("%v", err)
@@ -332,7 +333,9 @@ func (g *Gossiper) adoptFork(ctx context.Context, b *budget, p target, ancestor 
 	if _, err := spool.Seek(0, io.SeekStart); err != nil {
 		return err
 	}
-	res, err := g.dir.Reorg(ctx, store.ReorgSpec{Prev: local.Hash, Base: base, Keep: keep, Lines: spool})
+	res, err := g.dir.Reorg(ctx, store.ReorgSpec{Prev: local.Hash, Base: base, Keep: keep, Lines: spool,
+		Cause:  fmt.Sprintf("peer %s had a chain with more work: it forks after block %d", p.addr, ancestor),
+		Origin: store.OriginPeer(string(p.addr))})
 	if err != nil {
 		return err
 	}

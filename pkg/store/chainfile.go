@@ -403,6 +403,12 @@ func joinLines(lines [][]byte) []byte {
 // lines must continue the tip (format, hash and link rules are checked
 // here; proofs are the caller's business).
 func (d *Dir) Append(ctx context.Context, prev chain.Hash, lines [][]byte) error {
+	return d.AppendFrom(ctx, prev, lines, "")
+}
+
+// AppendFrom is Append that also records where the blocks came from
+// (OriginMined, OriginPeer; see OriginsFile), for the web UI.
+func (d *Dir) AppendFrom(ctx context.Context, prev chain.Hash, lines [][]byte, origin string) error {
 	if len(lines) == 0 {
 		return nil
 	}
@@ -418,6 +424,7 @@ func (d *Dir) Append(ctx context.Context, prev chain.Hash, lines [][]byte) error
 		if err := syncData(f); err != nil {
 			return fmt.Errorf("fsync %s: %w", f.Name(), err)
 		}
+		d.noteOrigins(lines, origin)
 		return nil
 	})
 }

@@ -32,6 +32,9 @@ type ReorgSpec struct {
 	// backups/node_<time>-before-restore.chain) where the current chain is
 	// copied first, durably.
 	Aside string
+	// Cause says why, for the reorg record (ReorgsFile); Origin is where
+	// the new blocks came from (see AppendFrom).
+	Cause, Origin string
 }
 
 // ReorgResult says what a reorg did.
@@ -74,11 +77,13 @@ func (d *Dir) Reorg(ctx context.Context, spec ReorgSpec) (ReorgResult, error) {
 		if err := copyPrefix(tmp, f, spec.Keep); err != nil {
 			return fmt.Errorf("reorg: %w", err)
 		}
-		ids, last, added, err := d.writeChecked(tmp, spec.Base, spec.Lines)
+		var newBlocks recentBlocks
+		ids, last, added, err := d.writeChecked(tmp, spec.Base, spec.Lines, newBlocks.add)
 		if err != nil {
 			return err
 		}
-		back, dropped, err := droppedMessages(f, spec.Keep, end, ids)
+		var oldBlocks recentBlocks
+		back, dropped, err := droppedMessages(f, spec.Keep, end, ids, oldBlocks.add)
 		if err != nil {
 			return err
 		}
@@ -89,6 +94,9 @@ func (d *Dir) Reorg(ctx context.Context, spec ReorgSpec) (ReorgResult, error) {
 			return err
 		}
 		res = ReorgResult{Dropped: dropped, Added: added, Repended: len(back), Tip: last}
+		d.originsOf(oldBlocks.first)
+		d.noteOriginsOf(newBlocks.last, spec.Origin)
+		d.noteReorg(reorgRecord(spec, tip, res, &oldBlocks, &newBlocks, back))
 		return nil
 	})
 	if err == nil && res.Repended > 0 {
@@ -117,7 +125,7 @@ func checkKeep(f *os.File, keep, end int64, base chain.Summary) error {
 // writeChecked copies the lines of src to w, checking their format and
 // links after base, and returns the ids they carry, the last block and
 // how many there were.
-func (d *Dir) writeChecked(w io.Writer, base chain.Summary, src io.Reader) (map[[16]byte]struct{}, chain.Summary, uint64, error) {
+func (d *Dir) writeChecked(w io.Writer, base chain.Summary, src io.Reader, seen func(*chain.Summary)) (map[[16]byte]struct{}, chain.Summary, uint64, error) {
 	g, err := d.genesisOf()
 	if err != nil {
 		return nil, base, 0, err
@@ -132,12 +140,14 @@ func (d *Dir) writeChecked(w io.Writer, base chain.Summary, src io.Reader) (map[
 		if err == io.EOF {
 			break
 		}
+		var sum *chain.Summary
 		if err == nil {
-			_, err = c.Check(int(base.Index)+1+lr.Line(), line)
+			sum, err = c.Check(int(base.Index)+1+lr.Line(), line)
 		}
 		if err != nil {
 			return nil, base, 0, fmt.Errorf("refusing to write an invalid block: %w", err)
 		}
+		seen(sum)
 		p := c.Parser()
 		for m := 0; m < p.NumMessages(); m++ {
 			if id, ok := chain.ParseID(p.ID(m)); ok {
@@ -159,7 +169,7 @@ func (d *Dir) writeChecked(w io.Writer, base chain.Summary, src io.Reader) (map[
 // droppedMessages reads the blocks of f between keep and end (the blocks a
 // reorg drops) and returns their messages that are not in kept, as pending
 // entries, and how many blocks there were.
-func droppedMessages(f *os.File, keep, end int64, kept map[[16]byte]struct{}) ([]PendingEntry, uint64, error) {
+func droppedMessages(f *os.File, keep, end int64, kept map[[16]byte]struct{}, seen func(*chain.Summary)) ([]PendingEntry, uint64, error) {
 	lr := chain.NewLineReader(io.NewSectionReader(f, keep, end-keep))
 	var back []PendingEntry
 	var blocks uint64
@@ -178,6 +188,7 @@ func droppedMessages(f *os.File, keep, end int64, kept map[[16]byte]struct{}) ([
 			return nil, 0, fmt.Errorf("reorg: read a dropped block: %w", err)
 		}
 		blocks++
+		seen(&chain.Summary{Header: chain.Header{Index: b.Index, Timestamp: b.Timestamp}, Hash: b.Hash, Messages: len(b.Data)})
 		for _, m := range b.Data {
 			id, _ := chain.ParseID([]byte(m.ID))
 			if _, ok := kept[id]; !ok {
@@ -185,4 +196,45 @@ func droppedMessages(f *os.File, keep, end int64, kept map[[16]byte]struct{}) ([
 			}
 		}
 	}
+}
+
+// recentBlocks keeps the first maxBriefBlocks blocks a reorg drops or
+// adds, for its record, and the last originsKept, whose origins are noted.
+type recentBlocks struct {
+	first []BlockBrief
+	last  []chain.Summary // a ring once full
+	n     int
+}
+
+const originsKept = 4096
+
+func (r *recentBlocks) add(s *chain.Summary) {
+	if len(r.first) < maxBriefBlocks {
+		r.first = append(r.first, brief(s))
+	}
+	c := *s
+	c.Params = nil
+	if len(r.last) < originsKept {
+		r.last = append(r.last, c)
+	} else {
+		r.last[r.n%originsKept] = c
+	}
+	r.n++
+}
+
+// reorgRecord describes a reorg that has happened.
+func reorgRecord(spec ReorgSpec, oldTip chain.Summary, res ReorgResult, dropped, added *recentBlocks, back []PendingEntry) ReorgRecord {
+	r := ReorgRecord{
+		Time: time.Now().UnixMilli(), Cause: spec.Cause,
+		Base: brief(&spec.Base), OldTip: brief(&oldTip), NewTip: brief(&res.Tip),
+		Dropped: dropped.first, DroppedCount: res.Dropped,
+		Added: added.first, AddedCount: res.Added, RependedCount: len(back),
+	}
+	for i := range r.Added {
+		r.Added[i].Origin = spec.Origin
+	}
+	for _, e := range back[:min(len(back), maxBriefIDs)] {
+		r.Repended = append(r.Repended, e.ID)
+	}
+	return r
 }

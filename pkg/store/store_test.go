@@ -256,9 +256,21 @@ func TestReorg(t *testing.T) {
 	fork := forkOf(t, b, 2, 3, b.Blocks[3].Data[0])
 	keep, _ := v.End(2)
 	base, _ := v.Summary(2)
-	spec := store.ReorgSpec{Prev: b.Tip().Hash, Base: base, Keep: keep, Lines: bytes.NewReader(tail(fork, 2))}
+	spec := store.ReorgSpec{Prev: b.Tip().Hash, Base: base, Keep: keep, Lines: bytes.NewReader(tail(fork, 2)),
+		Cause: "a test", Origin: store.OriginPeer("127.0.0.1:9")}
 	res, err := d.Reorg(ctx, spec)
 	must(t, err)
+	// The record: what was dropped, what came, what went back to pending.
+	recs, err := d.Reorgs(10)
+	must(t, err)
+	if len(recs) != 1 || recs[0].Cause != "a test" || recs[0].Base.Index != 2 || recs[0].DroppedCount != 2 || len(recs[0].Dropped) != 2 ||
+		recs[0].Dropped[0].Hash != b.Blocks[3].Hash || recs[0].AddedCount != 3 || recs[0].NewTip.Hash != fork.Tip().Hash ||
+		recs[0].OldTip.Hash != b.Tip().Hash || recs[0].RependedCount != 3 || len(recs[0].Repended) != 3 {
+		t.Fatalf("reorg record %+v", recs)
+	}
+	if o, ok, err := d.OriginOf(fork.Tip().Hash); err != nil || !ok || o.Origin != "peer 127.0.0.1:9" || o.Index != 5 {
+		t.Fatalf("origin of an adopted block: %+v %v %v", o, ok, err)
+	}
 	got, _ := os.ReadFile(d.File(store.ChainFile))
 	if !bytes.Equal(got, fork.Bytes()) {
 		t.Fatal("replaced chain differs from the fork")
@@ -588,5 +600,29 @@ func TestHashFile(t *testing.T) {
 	raw, _ := os.ReadFile(d.File(store.HashFile))
 	if string(raw) != h.String()+"  node.chain\n" {
 		t.Fatalf("node.hash is %q", raw)
+	}
+}
+
+// The records stay bounded however many blocks are written, keep the
+// newest, and a damaged line is skipped.
+func TestOriginsBounded(t *testing.T) {
+	d, b := setup(t, 1)
+	ctx := context.Background()
+	must(t, os.WriteFile(d.File(store.OriginsFile), []byte("{torn\n"), 0o644))
+	for i := 0; i < 6000; i++ {
+		nb := b.Next(fmt.Sprint("block ", i))
+		must(t, b.Append(nb))
+		must(t, d.AppendFrom(ctx, b.Blocks[len(b.Blocks)-2].Hash, [][]byte{nb.AppendJSON(nil)}, store.OriginMined))
+	}
+	st, err := os.Stat(d.File(store.OriginsFile))
+	must(t, err)
+	if st.Size() > 512<<10 {
+		t.Fatalf("origins.jsonl grew to %d bytes", st.Size())
+	}
+	if o, ok, err := d.OriginOf(b.Tip().Hash); err != nil || !ok || o.Origin != store.OriginMined {
+		t.Fatalf("the newest block's origin: %+v %v %v", o, ok, err)
+	}
+	if _, ok, _ := d.OriginOf(b.Blocks[2].Hash); ok {
+		t.Fatal("the oldest origins were kept: the file is not bounded by dropping them")
 	}
 }

@@ -140,8 +140,15 @@ function blockNode(b, fresh) {
     ul.append(li);
   }
   const hash = node.querySelector(".hash");
-  hash.textContent = b.hash; hash.title = b.hash;
-  node.querySelector(".prev").textContent = b.previous_hash;
+  const a = el("a", "", b.hash);
+  a.href = `#/block/${b.hash}`; a.title = "this block's page: every field, its checks, its proof in bits";
+  hash.replaceChildren(a);
+  const prev = node.querySelector(".prev");
+  if (b.index > 0) {
+    const p = el("a", "", b.previous_hash);
+    p.href = `#/block/${b.previous_hash}`; p.title = "the block below: its hash is this link";
+    prev.replaceChildren(p);
+  } else prev.textContent = b.previous_hash;
   node.querySelector(".proof").textContent = String(b.proof);
   if (fresh) node.classList.add("new");
   return node;
@@ -245,7 +252,9 @@ function renderTracked() {
       : t.status === "unknown" ? "not known to this node" : "pending…";
     const text = el("span", "text");
     text.append(...messageNodes(t.message));
-    li.append(st, text);
+    const j = el("a", "small", "journey");
+    j.href = `#/message/${t.id}`;
+    li.append(st, text, j);
     ul.append(li);
   }
   saveTracked();
@@ -336,7 +345,10 @@ function connect() {
     renderPending();
     $("pending-count").textContent = state.pending.size;
   });
-  es.addEventListener("replaced", () => { resync(); refreshTracked(); refreshHealth(); });
+  es.addEventListener("replaced", () => {
+    resync(); refreshTracked(); refreshHealth();
+    if (location.hash.startsWith("#/network")) showNetwork().catch(() => {});
+  });
   es.addEventListener("neighbours", (e) => renderNeighbours(JSON.parse(e.data).neighbours));
 }
 
