@@ -45,7 +45,7 @@ PLUGINS     := bc-pow-default bc-pow-classic bc-pow-scrypt
 IMAGE    ?= bc
 DOCKER_CONTEXT := $(BIN)/docker
 
-.PHONY: all build install uninstall dist dist-check test cross test-arm64 fuzz run bench soak lint mutate proto docker clean help
+.PHONY: all build install uninstall dist dist-check test cross test-arm64 fuzz run bench soak lint mutate proto docker clean help screenshots
 
 all: build
 
@@ -118,6 +118,9 @@ soak: build ## the long crash test: 1000 SIGKILLs of a loaded node's daemons (KI
 
 bench: build ## run the benchmarks and write the report
 	./contrib/bench.sh
+
+screenshots: build ## retake the web UI's screenshots in contrib/screenshots (README's tour), with headless Chromium
+	BC_ARTIFACT_DIR=$(CURDIR)/contrib/screenshots $(GO) test -count=1 -run 'TestBrowserTeaching|TestBrowserUI$$' ./pkg/api
 
 mutate: ## break each rule of contrib/mutate/mutations.txt in turn and report any the tests miss (NAME=one)
 	$(GO) run ./contrib/mutate $(if $(NAME),-only $(NAME))

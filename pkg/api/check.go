@@ -187,3 +187,61 @@ func (s *Server) serveOrigin(w http.ResponseWriter, r *http.Request) {
 		s.reply(w, http.StatusOK, o)
 	}
 }
+
+// Strategy is one strategy plugin in the GET /strategies answer.
+type Strategy struct {
+	Name              string           `json:"name"`
+	Description       string           `json:"description"`
+	Version           string           `json:"version,omitempty"`
+	DefaultDifficulty uint32           `json:"default_difficulty"`
+	MinDifficulty     uint32           `json:"min_difficulty"`
+	MaxDifficulty     uint32           `json:"max_difficulty"`
+	DifficultyUnit    string           `json:"difficulty_unit"`
+	Options           []StrategyOption `json:"options"`
+}
+
+// StrategyOption is one genesis option of a strategy.
+type StrategyOption struct {
+	Name        string `json:"name"`
+	Default     uint64 `json:"default"`
+	Min         uint64 `json:"min"`
+	Max         uint64 `json:"max"`
+	Description string `json:"description"`
+}
+
+// strategies asks the plugins for their descriptions once (each start is
+// a subprocess) and keeps the answer.
+type strategies struct {
+	list func(ctx context.Context) ([]Strategy, error)
+	mu   sync.Mutex
+	got  []Strategy
+}
+
+func (st *strategies) get(ctx context.Context) ([]Strategy, error) {
+	if st == nil || st.list == nil {
+		return nil, errors.New("this bc-serve knows no strategy plugins (it was started without them)")
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.got == nil {
+		got, err := st.list(ctx)
+		if err != nil {
+			return nil, err
+		}
+		st.got = got
+	}
+	return st.got, nil
+}
+
+// serveStrategies is GET /strategies: the strategy plugins this node
+// finds, each with its own description (the web UI's proof-of-work page).
+func (s *Server) serveStrategies(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), checkTimeout)
+	defer cancel()
+	list, err := s.strategies.get(ctx)
+	if err != nil {
+		s.fail(w, r, http.StatusServiceUnavailable, err.Error(), "")
+		return
+	}
+	s.reply(w, http.StatusOK, map[string]any{"strategies": list, "length": len(list)})
+}

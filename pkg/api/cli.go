@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/alecthomas/kong"
@@ -69,7 +70,8 @@ func (c *CLI) run(ctx context.Context, env *cli.Env) error {
 	open, closePlugins := env.Opener()
 	defer closePlugins()
 	s, err := New(dir, env.Log, Options{MaxPending: c.MaxPending, MaxPendingBytes: c.MaxPendingBytes, MaxEventClients: c.MaxEventClients,
-		MaxConnsPerIP: c.MaxConnsPerIP, MaxConns: c.MaxConns, Rescan: c.Rescan, Version: cli.VersionString(), Opener: open})
+		MaxConnsPerIP: c.MaxConnsPerIP, MaxConns: c.MaxConns, Rescan: c.Rescan, Version: cli.VersionString(), Opener: open,
+		Strategies: func(ctx context.Context) ([]Strategy, error) { return describeStrategies(ctx, env) }})
 	if err != nil {
 		return err
 	}
@@ -98,4 +100,29 @@ func uiHost(a net.Addr) string {
 		host = "localhost"
 	}
 	return net.JoinHostPort(host, port)
+}
+
+// describeStrategies asks each strategy plugin found for its description.
+func describeStrategies(ctx context.Context, env *cli.Env) ([]Strategy, error) {
+	found, failed := env.DescribeStrategies(ctx)
+	for _, f := range failed {
+		env.Log.Warn("a strategy plugin did not start", "error", f)
+	}
+	if len(found) == 0 {
+		if len(failed) > 0 {
+			return nil, fmt.Errorf("no strategy plugin started: %s", strings.Join(failed, "; "))
+		}
+		return nil, fmt.Errorf("no strategy plugins (bc-pow-*) in %s", strings.Join(env.Finder().Dirs, ", "))
+	}
+	out := make([]Strategy, 0, len(found))
+	for _, f := range found {
+		i := f.Info
+		st := Strategy{Name: i.Name, Description: i.Description, Version: i.Version, DefaultDifficulty: i.DefaultDifficulty,
+			MinDifficulty: i.MinDifficulty, MaxDifficulty: i.MaxDifficulty, DifficultyUnit: i.DifficultyUnit, Options: []StrategyOption{}}
+		for _, o := range i.Options {
+			st.Options = append(st.Options, StrategyOption{Name: o.Name, Default: o.Default, Min: o.Min, Max: o.Max, Description: o.Description})
+		}
+		out = append(out, st)
+	}
+	return out, nil
 }

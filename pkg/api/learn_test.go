@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -12,7 +13,6 @@ import (
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
-	"github.com/bc-chain/bc/pkg/internal/fakepeer"
 	"github.com/bc-chain/bc/pkg/internal/nodetest"
 	"github.com/bc-chain/bc/pkg/internal/proctest"
 )
@@ -45,10 +45,17 @@ func shoot(t *testing.T, ctx context.Context, name string) {
 // dropped message's journey.
 func TestBrowserTeaching(t *testing.T) {
 	bctx, dialogs := browser(t)
-	n := nodetest.New(t).Node("teach", 10)
+	c := nodetest.New(t)
+	n := c.Node("teach", 10)
 	n.Create()
 	n.Start("bc-serve")
-	ours := n.Add("mined here, then dropped by a reorg")
+	// The first message goes in through the page, which follows it.
+	must(t, chromedp.Do(bctx, chromedp.Navigate(n.URL()+"/"), chromedp.WaitVisible(chromedp.CSS(`#live`))))
+	waitText(t, bctx, "#live", "live")
+	const oursText = "mined here, then dropped by a reorg"
+	must(t, chromedp.Do(bctx, chromedp.SendKeys(chromedp.CSS(`#message`), oursText), chromedp.Click(chromedp.CSS(`#add-button`)),
+		chromedp.WaitVisible(chromedp.CSS(`#tracked li`))))
+	ours := evalAsync[string](t, bctx, `document.querySelector('#tracked li').dataset.id`)
 	for i, msg := range []string{"", "second", "third"} {
 		if i > 0 {
 			n.Add(msg)
@@ -57,6 +64,7 @@ func TestBrowserTeaching(t *testing.T) {
 			t.Fatalf("bc-mine --once: %s %s", out, errOut)
 		}
 	}
+	waitText(t, bctx, "#tracked li .state", "in block #1")
 	mine := n.Chain()
 	b2 := mine.Blocks[2].Hash.String()
 
@@ -78,6 +86,8 @@ func TestBrowserTeaching(t *testing.T) {
 		t.Fatalf("boxed bits %q, want ten zeros", boxed)
 	}
 	waitText(t, bctx, "#block-origin", "mined here")
+	evalAsync[any](t, bctx, `document.querySelector('#view-block .info').click()`) // a tap opens the explanation
+	waitText(t, bctx, "#view-block .info-text", "canonical JSON")
 	shoot(t, bctx, "block.png")
 
 	// The tamper lab: a changed message breaks block 2's hash, as
@@ -109,34 +119,65 @@ func TestBrowserTeaching(t *testing.T) {
 		t.Fatal("the lab changed the node's chain")
 	}
 
-	// A real reorg: a peer serves a longer fork from the genesis.
-	fake := fakepeer.Start(t, mine.Blocks[0].Hash)
-	fork := mine.Fork(0)
-	nodetest.Must(t, fork.AddN(5, 1))
-	fake.SetChain(fork.Lines())
-	n.StartGossip([]string{fake.Addr})
-	proctest.Eventually(t, 30*time.Second, "the longer fork", func() bool { return n.Tip() == fork.Tip().Hash.String() })
+	// A real reorg: another node of the same chain mined a longer fork.
+	other := c.Node("other", 10)
+	other.Create()
+	other.Start("bc-serve")
+	for i := range 5 {
+		other.Add(fmt.Sprint("the other side's message ", i))
+		if out, errOut, code := other.Run("", "bc-mine", "--once", "--max-messages", "1"); code != 0 {
+			t.Fatalf("bc-mine --once: %s %s", out, errOut)
+		}
+	}
+	n.StartGossip([]string{other.Addr()})
+	proctest.Eventually(t, 30*time.Second, "the longer fork", func() bool { return n.Tip() == other.Tip() })
 	must(t, chromedp.Do(bctx, chromedp.Navigate(n.URL()+"/#/network")))
 	waitFor(t, bctx, `document.querySelector('#reorgs .reorg')`)
 	waitText(t, bctx, "#reorgs .branch.dropped h4", "Dropped: 3 blocks")
 	waitText(t, bctx, "#reorgs .branch.adopted h4", "Adopted: 5 blocks")
-	waitText(t, bctx, "#reorgs .branch.adopted", "peer "+fake.Addr)
+	waitText(t, bctx, "#reorgs .branch.adopted", "peer "+other.Addr())
+	waitText(t, bctx, "#reorgs .branch.dropped", "mined here")
 	waitFor(t, bctx, `document.querySelector('#reorgs a[href="#/message/`+ours+`"]')`)
-	waitText(t, bctx, "#net-table", fake.Addr)
+	waitFor(t, bctx, `[...document.querySelectorAll('#net-table tr')].some(tr => tr.textContent.includes(`+jsString(other.Addr())+`) && tr.textContent.includes('same tip'))`)
 	shoot(t, bctx, "network.png")
 
-	// The dropped message's journey says why it is pending again.
+	// The dropped message: the page that followed it says why it is pending
+	// again, and so does its journey; mined again, the journey says where.
+	must(t, chromedp.Do(bctx, chromedp.Navigate(n.URL()+"/#/")))
+	waitText(t, bctx, "#tracked li .state", "back to pending: a reorg")
 	must(t, chromedp.Do(bctx, chromedp.Navigate(n.URL()+"/#/message/"+ours)))
 	waitText(t, bctx, "#journey li.back", "back to pending")
 	waitText(t, bctx, "#journey", "Now: pending")
 	shoot(t, bctx, "journey.png")
+	n.Start("bc-mine")
+	proctest.Eventually(t, 30*time.Second, "our message mined again", func() bool { return n.Mined(ours) })
+	must(t, chromedp.Do(bctx, chromedp.Navigate(n.URL()+"/#/"), chromedp.Navigate(n.URL()+"/#/message/"+ours)))
+	waitText(t, bctx, "#journey li.mined", "Now: in block")
+	waitText(t, bctx, "#journey li.back", "back to pending")
+	// A dropped block's page says it was dropped, and by which reorg.
+	must(t, chromedp.Do(bctx, chromedp.Navigate(n.URL()+"/#/block/"+b2)))
+	waitText(t, bctx, "#block-verdict", "is no longer on this node's chain: the reorg of")
 
 	// The proof-of-work page explains the difficulty in words.
 	must(t, chromedp.Do(bctx, chromedp.Navigate(n.URL()+"/#/pow")))
 	waitText(t, bctx, "#pow-facts", "2^10 = 1,024 attempts per block")
 	waitFor(t, bctx, `document.querySelector('#pow-hist-legend').textContent !== ''`)
+	waitText(t, bctx, "#pow-strategies", "memory-hard") // the plugins' own words
+	shoot(t, bctx, "pow.png")
 	must(t, chromedp.Do(bctx, chromedp.Navigate(n.URL()+"/#/learn")))
 	waitText(t, bctx, "#experiments", "Tamper with block 3")
+
+	// On a phone's width no view is wider than the screen.
+	must(t, chromedp.Do(bctx, chromedp.EmulateViewport(390, 844)))
+	for _, view := range []string{"", "block/" + n.Chain().Blocks[2].Hash.String(), "block/" + b2, "pow", "network", "lab", "message/" + ours, "learn"} {
+		must(t, chromedp.Do(bctx, chromedp.Navigate(n.URL()+"/#/"+view)))
+		time.Sleep(300 * time.Millisecond)
+		if w := evalAsync[int](t, bctx, `document.documentElement.scrollWidth - window.innerWidth`); w > 1 {
+			shoot(t, bctx, "phone-overflow.png")
+			wide := evalAsync[[]string](t, bctx, `[...document.querySelectorAll('body *')].filter(e => (e.getBoundingClientRect().right > window.innerWidth + 1 || e.scrollWidth > e.clientWidth + 1) && e.getClientRects().length > 0 && getComputedStyle(e).overflowX === 'visible').slice(0, 8).map(e => e.tagName + '#' + e.id + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right) + ' ' + (e.className === 'error' ? e.textContent : ''))`)
+			t.Errorf("view %q is %d px wider than a phone's screen: %q", view, w, wide)
+		}
+	}
 	if dialogs.Load() != 0 {
 		t.Fatalf("%d dialogs opened", dialogs.Load())
 	}
@@ -182,5 +223,10 @@ func TestCheckEndpoint(t *testing.T) {
 	}
 	if h := n.Height(); h != 1 {
 		t.Fatalf("checks changed the chain: height %d", h)
+	}
+	// The strategies, as their plugins describe themselves.
+	st := n.req(t, "GET", "/strategies", "", "")
+	if st.code != 200 || st.body["length"] != float64(3) || !strings.Contains(st.raw, `"name":"scrypt"`) || !strings.Contains(st.raw, "memory-hard") {
+		t.Fatalf("/strategies: %d %s", st.code, st.raw)
 	}
 }

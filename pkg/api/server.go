@@ -88,6 +88,9 @@ type Options struct {
 	// Opener loads the chain's strategy plugin for POST /check (nil: the
 	// endpoint answers 503). The caller closes what it loaded.
 	Opener validate.Opener
+	// Strategies describes the strategy plugins found, for GET
+	// /strategies (nil: it answers 503).
+	Strategies func(ctx context.Context) ([]Strategy, error)
 }
 
 func (o *Options) defaults() {
@@ -115,22 +118,23 @@ func (o *Options) defaults() {
 
 // Server is a running bc-serve.
 type Server struct {
-	dir       *store.Dir
-	log       *slog.Logger
-	opts      Options
-	node      *nodeState
-	hub       *hub
-	adds      *committer
-	metrics   *metrics
-	mux       *http.ServeMux // bc's routes
-	seedMux   *http.ServeMux // the seed's routes, for --seed-listen
-	conns     *connLimits
-	announces *ipLimiter
-	checks    *ipLimiter
-	verifiers *verifiers
-	token     string
-	nodeID    string
-	done      chan struct{} // closed at shutdown: ends event streams
+	dir        *store.Dir
+	log        *slog.Logger
+	opts       Options
+	node       *nodeState
+	hub        *hub
+	adds       *committer
+	metrics    *metrics
+	mux        *http.ServeMux // bc's routes
+	seedMux    *http.ServeMux // the seed's routes, for --seed-listen
+	conns      *connLimits
+	announces  *ipLimiter
+	checks     *ipLimiter
+	verifiers  *verifiers
+	strategies *strategies
+	token      string
+	nodeID     string
+	done       chan struct{} // closed at shutdown: ends event streams
 }
 
 // New prepares a server for the chain directory d.
@@ -147,7 +151,8 @@ func New(d *store.Dir, log *slog.Logger, opts Options) (*Server, error) {
 	h := newHub(opts.MaxEventClients)
 	s := &Server{dir: d, log: log, opts: opts, hub: h, token: tok, nodeID: id, done: make(chan struct{}),
 		announces: newIPLimiter(AnnouncesPerSecond, AnnounceBurst, 4096),
-		checks:    newIPLimiter(ChecksPerSecond, CheckBurst, 4096), verifiers: &verifiers{open: opts.Opener}}
+		checks:    newIPLimiter(ChecksPerSecond, CheckBurst, 4096), verifiers: &verifiers{open: opts.Opener},
+		strategies: &strategies{list: opts.Strategies}}
 	s.node = newNodeState(d, log, h)
 	s.adds = newCommitter(d, s.node)
 	s.conns = newConnLimits(opts.MaxConnsPerIP, opts.MaxConns)
@@ -253,6 +258,7 @@ func (s *Server) endpoints() []endpoint {
 		{"/announce", []string{http.MethodPost}, s.serveAnnounce},
 		{"/check", []string{http.MethodPost}, s.needChain(s.serveCheck)},
 		{"/reorgs", read, s.serveReorgs},
+		{"/strategies", read, s.serveStrategies},
 		{"/origins/{hash}", read, s.serveOrigin},
 		{"/events", []string{http.MethodGet}, s.serveEvents},
 		{"/metrics", read, s.metrics.serve},

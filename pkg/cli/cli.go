@@ -7,6 +7,7 @@ package cli
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/alecthomas/kong"
@@ -71,6 +72,28 @@ func (e *Env) Finder() pow.Finder { return pow.NewFinder(e.Common.PluginDir) }
 // LoadStrategy starts the named strategy plugin.
 func (e *Env) LoadStrategy(ctx context.Context, name string) (*pow.Plugin, error) {
 	return pow.Load(ctx, e.Finder(), name, e.Log)
+}
+
+// FoundStrategy is a strategy plugin found, with what it says of itself.
+type FoundStrategy struct {
+	pow.Found
+	Info pow.Info
+}
+
+// DescribeStrategies starts each strategy plugin found in turn, asks for
+// its description and stops it. failed names the plugins that did not
+// start.
+func (e *Env) DescribeStrategies(ctx context.Context) (found []FoundStrategy, failed []string) {
+	for _, p := range e.Finder().List() {
+		pl, err := pow.Open(ctx, p.Path, e.Log)
+		if err != nil {
+			failed = append(failed, fmt.Sprintf("%s: %v", p.Path, err))
+			continue
+		}
+		found = append(found, FoundStrategy{Found: p, Info: pl.Describe()})
+		pl.Close()
+	}
+	return found, failed
 }
 
 // OpenDir opens the chain directory of --dir.

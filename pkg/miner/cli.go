@@ -211,25 +211,17 @@ func (c *CLI) checkFlags(dir *store.Dir, have *chain.Params) error {
 
 // list prints every plugin found with its description.
 func (c *CLI) list(ctx context.Context, env *cli.Env) error {
-	f := env.Finder()
-	found := f.List()
-	if len(found) == 0 {
-		return fmt.Errorf("no strategy plugins (bc-pow-*) in %s", strings.Join(f.Dirs, ", "))
+	found, failed := env.DescribeStrategies(ctx)
+	if len(found) == 0 && len(failed) == 0 {
+		return fmt.Errorf("no strategy plugins (bc-pow-*) in %s", strings.Join(env.Finder().Dirs, ", "))
 	}
 	// One paragraph per plugin, fitted to the terminal: descriptions are
 	// sentences, too long for a table row.
 	out := bufio.NewWriter(env.Stdout)
 	defer out.Flush()
 	const indent = "          "
-	var failed []string
 	for i, p := range found {
-		pl, err := pow.Open(ctx, p.Path, env.Log)
-		if err != nil {
-			failed = append(failed, fmt.Sprintf("%s: %v", p.Path, err))
-			continue
-		}
-		info := pl.Describe()
-		pl.Close()
+		info := p.Info
 		desc := info.Description
 		if len(info.Options) > 0 {
 			var opts []string

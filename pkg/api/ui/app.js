@@ -249,7 +249,8 @@ function renderTracked() {
     li.dataset.id = t.id;
     const st = el("span", "state " + t.status);
     st.textContent = t.status === "mined" ? `in block #${t.block} · ${plural(t.confirmations, "confirmation")}`
-      : t.status === "unknown" ? "not known to this node" : "pending…";
+      : t.status === "unknown" ? "not known to this node"
+      : t.reorged ? "back to pending: a reorg dropped its block (see its journey)" : "pending…";
     const text = el("span", "text");
     text.append(...messageNodes(t.message));
     const j = el("a", "small", "journey");
@@ -283,7 +284,12 @@ async function refreshTracked() {
       const r = await fetch(`/data/${t.id}`, { headers: { Accept: "application/json" } });
       const s = await r.json().catch(() => ({}));
       if (r.status === 404) t.status = "unknown"; // another chain, or this node never had it
-      else if (r.ok && s.status) Object.assign(t, { status: s.status, block: s.block, confirmations: s.confirmations });
+      else if (r.ok && s.status) {
+        // Confirmed, then pending again: a reorg dropped its block. Say so.
+        if (t.status === "mined" && s.status === "pending") t.reorged = true;
+        if (s.status === "mined") t.reorged = false;
+        Object.assign(t, { status: s.status, block: s.block, confirmations: s.confirmations });
+      }
     } catch (e) { /* the node does not answer: keep waiting */ }
   }
   renderTracked();

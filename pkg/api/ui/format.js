@@ -258,7 +258,7 @@ const bcfmt = (() => {
     add("params-outside-genesis", !b.params, b.params ? "only the genesis may carry params" : "no params (only the genesis has them)");
     add("index", b.index === parent.index + 1n, `index ${b.index} ${b.index === parent.index + 1n ? "=" : "≠"} parent's ${parent.index} + 1`);
     const link = parent.realHash || parent.hash;
-    add("previous-hash", b.previous_hash === link, b.previous_hash === link ? "previous_hash is the parent's real hash" :
+    add("previous-hash", b.previous_hash === link, b.previous_hash === link ? `previous_hash ${b.previous_hash.slice(0, 16)}… is the parent's real hash, recomputed: ${link.slice(0, 16)}…` :
       `previous_hash ${b.previous_hash.slice(0, 16)}… is not the parent's real hash ${link.slice(0, 16)}…`);
     add("timestamp", b.timestamp > parent.timestamp, b.timestamp > parent.timestamp ? "later than the parent's timestamp" : "not later than the parent's timestamp");
     const now = BigInt(Date.now());

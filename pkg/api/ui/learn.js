@@ -57,7 +57,9 @@ function route() {
 
 async function showBlock(ref) {
   const params = await chainParams();
-  const b = bcfmt.parse(await getText(`/blocks/${ref}`));
+  let line;
+  try { line = await getText(`/blocks/${ref}`); } catch (e) { return showGoneBlock(ref, e); }
+  const b = bcfmt.parse(line);
   const parent = b.index > 0n ? bcfmt.parse(await getText(`/blocks/${b.index - 1n}`)) : null;
   if (parent) parent.realHash = (await bcfmt.hashOf(parent, true)).hash;
   const res = await bcfmt.checks(b, parent, params);
@@ -109,6 +111,26 @@ async function showBlock(ref) {
   $("block-lab-link").href = `#/lab/${b.index}`;
 }
 
+// showGoneBlock explains a block this chain does not hold: one a reorg
+// dropped (from the node's records), or one it never had. A dropped block
+// is never shown as if it were on the chain.
+async function showGoneBlock(ref, err) {
+  const rgs = (await getJSON("/reorgs")).reorgs || [];
+  const rg = rgs.find((r) => (r.dropped || []).some((b) => b.hash === ref));
+  $("block-title").textContent = rg ? "A dropped block" : "Not in this chain";
+  $("block-origin").textContent = "";
+  const v = $("block-verdict");
+  v.className = "verdict bad";
+  if (rg) {
+    const b = rg.dropped.find((x) => x.hash === ref);
+    v.textContent = `Block #${b.index} (${short(ref)}) is no longer on this node's chain: the reorg of ${fmtTime(rg.time)} dropped it (${rg.cause || "the chain was replaced"}). ` +
+      `Its ${plural(b.messages, "message")} went back to pending unless the winning branch carried them. See Network & forks.`;
+  } else v.textContent = `This node's chain has no block ${ref}: ${err.message}.`;
+  for (const id of ["block-fields", "block-messages", "block-header", "block-bits", "block-checks"]) $(id).replaceChildren();
+  $("block-target-text").textContent = "";
+  $("block-body-size").textContent = "";
+}
+
 function showBits(params, b, hash) {
   const d = params.difficulty;
   const box = $("block-bits");
@@ -129,9 +151,40 @@ function showBits(params, b, hash) {
 
 // ---- proof of work -------------------------------------------------------------------
 
+// The strategies as their plugins describe themselves (GET /strategies),
+// or README's words when this bc-serve cannot start them.
+async function strategies() {
+  if (!learn.strategies) {
+    try {
+      const d = await getJSON("/strategies");
+      if (!d.strategies) throw new Error("no strategies");
+      learn.strategies = Object.fromEntries(d.strategies.map((s) => [s.name, `${s.description} (default difficulty ${s.default_difficulty}, in ${s.difficulty_unit}${s.options.length ? "; options " + s.options.map((o) => `${o.name}=${o.default}: ${o.description}`).join(", ") : ""})`]));
+    } catch (e) { return STRATEGIES; }
+  }
+  return learn.strategies;
+}
+
+// The proof-of-work facts and the neighbours' tips stay live while their
+// page is open (bc-gossip writes its view every 2 s).
+setInterval(() => {
+  if (document.hidden) return;
+  if (location.hash.startsWith("#/pow")) powFacts().catch(() => {});
+  if (location.hash.startsWith("#/network")) showNeighbours().catch(() => {});
+}, 2000);
+
 async function showPow() {
+  await powFacts();
+  $("pow-explain").textContent = "Nothing makes one attempt likelier than another: each is a fresh lottery ticket. So a block may come at once or take several times the mean, and the intervals between blocks follow an exponential distribution.";
+  const st = $("pow-strategies");
+  st.replaceChildren();
+  for (const [k, v] of Object.entries(await strategies())) st.append(el("dt", "", k), el("dd", "", v));
+  await drawHistogram((state.health || await getJSON("/health")).height);
+}
+
+async function powFacts() {
   const params = await chainParams();
-  const h = state.health || await getJSON("/health");
+  const h = await getJSON("/health");
+  const descs = await strategies();
   const d = params.difficulty;
   const rate = h.miner && h.miner.running ? h.miner.hash_rate : 0;
   const expected = params.strategy === "classic" ? 16 ** d : 2 ** d;
@@ -139,18 +192,13 @@ async function showPow() {
   dl.replaceChildren();
   const tip = bcfmt.parse(await getText(`/blocks/${h.height}`));
   const rows = [
-    ["strategy", `${params.strategy}: ${STRATEGIES[params.strategy] || "a plugin's own rule (see bc-pow-" + params.strategy + " --help)"}`],
+    ["strategy", `${params.strategy}: ${descs[params.strategy] || "a plugin's own rule (see bc-pow-" + params.strategy + " --help)"}`],
     ["difficulty", params.strategy === "classic" ? `${d} zero hex digits: about 16^${d} = ${fmtCount(expected)} attempts per block` : `${d} bits: about 2^${d} = ${fmtCount(expected)} attempts per block`],
     ["hash rate", rate ? `${fmtRate(rate)} (this node's miner, now)` : "the miner is not running"],
     ["expected time per block", rate ? `${fmtCount(expected)} / ${fmtRate(rate)} ≈ ${fmtSecs(expected / rate)}` : "–"],
     ["current search", rate ? `${fmtSecs((Date.now() - Number(tip.timestamp)) / 1000)} since block #${tip.index}` : "–"],
   ];
   for (const [k, v] of rows) dl.append(el("dt", "", k), el("dd", "", v));
-  $("pow-explain").textContent = "Nothing makes one attempt likelier than another: each is a fresh lottery ticket. So a block may come at once or take several times the mean, and the intervals between blocks follow an exponential distribution.";
-  const st = $("pow-strategies");
-  st.replaceChildren();
-  for (const [k, v] of Object.entries(STRATEGIES)) st.append(el("dt", "", k), el("dd", "", v));
-  await drawHistogram(h.height);
 }
 
 async function drawHistogram(height) {
@@ -182,6 +230,11 @@ async function drawHistogram(height) {
 // ---- network and reorgs ------------------------------------------------------------------
 
 async function showNetwork() {
+  await showNeighbours();
+  await showReorgs();
+}
+
+async function showNeighbours() {
   const h = await getJSON("/health");
   const body = $("net-table").tBodies[0];
   body.replaceChildren();
@@ -202,7 +255,6 @@ async function showNetwork() {
     body.append(tr);
   }
   $("net-empty").hidden = peers.length > 0;
-  await showReorgs();
 }
 
 function branch(title, blocks, count, cls) {
@@ -211,7 +263,7 @@ function branch(title, blocks, count, cls) {
   const ol = el("ol");
   for (const b of blocks) {
     const li = el("li");
-    li.append(el("span", "", `#${b.index} `), el("span", "mono", short(b.hash)), el("span", "muted", ` · ${b.messages ? plural(b.messages, "message") : "empty (tie-break)"}` + (b.origin ? ` · ${b.origin}` : "")));
+    li.append(el("span", "", `#${b.index} `), blockLink(b.hash), el("span", "muted", ` · ${b.messages ? plural(b.messages, "message") : "empty (tie-break)"}` + (b.origin ? ` · ${b.origin}` : "")));
     ol.append(li);
   }
   if (count > blocks.length) ol.append(el("li", "muted", `… and ${count - blocks.length} more`));
@@ -427,7 +479,26 @@ async function showExperiments() {
   }
 }
 
+// Each ⓘ explains on hover (its title) and on a tap or Enter, which also
+// works on a phone: the explanation opens below the heading.
+function setupHelp() {
+  for (const i of document.querySelectorAll(".info")) {
+    i.tabIndex = 0;
+    i.setAttribute("role", "button");
+    i.setAttribute("aria-label", "explain: " + i.title);
+    const toggle = () => {
+      const host = i.closest("h2, h3") || i.parentElement;
+      const next = host.nextElementSibling;
+      if (next && next.classList.contains("info-text")) { next.remove(); return; }
+      host.after(el("p", "info-text small", i.title));
+    };
+    i.addEventListener("click", toggle);
+    i.addEventListener("keydown", (e) => { if (e.key === "Enter" || e.key === " ") { e.preventDefault(); toggle(); } });
+  }
+}
+
 document.addEventListener("DOMContentLoaded", () => {
+  setupHelp();
   window.addEventListener("hashchange", route);
   $("lab-reset").addEventListener("click", async () => { learn.labStop = true; await loadLab(-1); await renderLab(); });
   $("lab-difficulty").addEventListener("change", () => renderLab());
