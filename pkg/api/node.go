@@ -37,6 +37,10 @@ type nodeState struct {
 	pmu     sync.Mutex
 	pending *store.PendingSet // nil until the chain exists
 	counts  atomic.Pointer[pendingSummary]
+	// writing counts the /add batches being stored: the file events
+	// their own writes cause are left to them (appliedPending takes the
+	// entries without reading them back, and reads whatever else came).
+	writing atomic.Int32
 }
 
 // pendingSummary is what requests read of the pending set without its lock.
@@ -76,7 +80,7 @@ func (n *nodeState) refresh(changed map[string]bool) {
 		n.refreshChain()
 		n.refreshPendingLocked()
 		n.pmu.Unlock()
-	case changed[store.PendingFile]:
+	case changed[store.PendingFile] && n.writing.Load() == 0:
 		n.refreshPending()
 	}
 	if all || changed[store.NeighboursFile] {
@@ -159,12 +163,37 @@ func (n *nodeState) refreshPending() {
 	n.refreshPendingLocked()
 }
 
+// appliedPending takes in the entries this process just stored (see
+// store.PendingSet.Apply), publishing them as a refresh would.
+func (n *nodeState) appliedPending(w store.PendingWrite) {
+	n.pmu.Lock()
+	defer n.pmu.Unlock()
+	if n.pending == nil {
+		return
+	}
+	n.pendingChanged(n.pending.Apply(w, maxEventPending))
+}
+
+// catchUpPending refreshes the pending set if its log holds more than it
+// has read.
+func (n *nodeState) catchUpPending() {
+	n.pmu.Lock()
+	defer n.pmu.Unlock()
+	if n.pending != nil && n.pending.Behind() {
+		n.refreshPendingLocked()
+	}
+}
+
 // refreshPendingLocked reads what the pending log gained (n.pmu held).
 func (n *nodeState) refreshPendingLocked() {
 	if n.pending == nil {
 		return
 	}
-	fresh, err := n.pending.Refresh(maxEventPending)
+	n.pendingChanged(n.pending.Refresh(maxEventPending))
+}
+
+// pendingChanged publishes what the pending set gained (n.pmu held).
+func (n *nodeState) pendingChanged(fresh []store.PendingEntry, err error) {
 	if err != nil {
 		n.log.Warn("cannot read the pending log", "error", err)
 		return

@@ -496,6 +496,13 @@ func (s *Server) serveAdd(w http.ResponseWriter, r *http.Request) {
 	}
 	e := store.PendingEntry{ID: id, Message: text, Received: uint64(time.Now().UnixMilli())}
 	if err := s.adds.add(r.Context(), e); err != nil {
+		if r.Context().Err() != nil {
+			// The client went away before its message was durable (it
+			// may still be stored, as with any lost answer): not an error
+			// of this node.
+			s.log.Debug("a client left before its message was stored", "error", err)
+			return
+		}
 		s.log.Error("could not store a message", "error", err)
 		s.failAdd(w, r, http.StatusServiceUnavailable, "could not store the message: "+err.Error())
 		return

@@ -27,7 +27,7 @@ import (
 var (
 	reportPath = flag.String("report", "", "run the benchmarks and write the markdown report to this file")
 	quick      = flag.Bool("quick", false, "smaller inputs and shorter runs (a smoke test of the harness)")
-	only       = flag.String("only", "", "comma-separated sections to run (pow, cancel, mine, verify, serve, network, hostile); all when empty")
+	only       = flag.String("only", "", "comma-separated sections to run (pow, cancel, mine, verify, serve, throughput, network, hostile); all when empty")
 )
 
 // wanted reports whether a section is to be run.
@@ -99,6 +99,7 @@ func TestReport(t *testing.T) {
 		{"mine", func() { benchMineLatency(t, r, bin) }},
 		{"verify", func() { benchVerify(t, r, bin) }},
 		{"serve", func() { benchServe(t, r, bin) }},
+		{"throughput", func() { benchThroughput(t, r, bin) }},
 		{"network", func() { benchNetwork(t, r, bin) }},
 		{"hostile", func() { benchHostile(t, r, bin) }},
 	} {

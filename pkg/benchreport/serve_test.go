@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -131,19 +130,7 @@ func benchServe(t *testing.T, r *report, bin string) {
 	// /add: durable adds per second with 32 concurrent clients.
 	dir := chainDir(t, 1000)
 	base := startServe(t, bin, dir)
-	count, lat, fails := load(32, dur, func(c *http.Client, i int64) error {
-		req, _ := http.NewRequest(http.MethodPut, base+"/add?message="+url.QueryEscape(fmt.Sprintf("load %d", i)), nil)
-		resp, err := c.Do(req)
-		if err != nil {
-			return err
-		}
-		_, _ = io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != 200 {
-			return fmt.Errorf("status %d", resp.StatusCode)
-		}
-		return nil
-	})
+	count, lat, fails := load(32, dur, adder(base))
 	rate := float64(count) / dur.Seconds()
 	r.add(Row{Section: sec, What: "PUT /add, 32 concurrent clients, each answered after fsync (group commit)",
 		Bc:         fmt.Sprintf("%.0f adds/s, p50 %.2f ms, p99 %.2f ms, %d failed", rate, ms(pct(lat, .5)), ms(pct(lat, .99)), fails),

@@ -124,8 +124,11 @@ func New(dir *store.Dir, s Sealer, cfg Config) (*Miner, error) {
 	}, nil
 }
 
-// DefaultMaxMessages is how many pending messages go into one block at most.
-const DefaultMaxMessages = 100
+// DefaultMaxMessages is how many pending messages go into one block at
+// most: as many as the format allows (the line's 1 MiB bounds it too), so
+// that under a backlog the messages mined per second are not capped below
+// what a block can carry.
+const DefaultMaxMessages = chain.MaxMessages
 
 // Close releases the miner's files.
 func (m *Miner) Close() {

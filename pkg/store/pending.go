@@ -78,46 +78,73 @@ func (d *Dir) HoldPending(ctx context.Context) (*Lock, error) {
 // AddPending appends entries to the pending log and returns once they are
 // on disk (one write and one fdatasync for the whole batch).
 func (d *Dir) AddPending(ctx context.Context, entries []PendingEntry) error {
+	_, err := d.AddPendingAt(ctx, entries)
+	return err
+}
+
+// PendingWrite says where an AddPendingAt put its entries: the bytes
+// [Start, End) of the file, each entry one whole line. A follower that has
+// read up to Start can take the entries without reading them back (see
+// PendingSet.Apply).
+type PendingWrite struct {
+	File       os.FileInfo
+	Start, End int64
+	Entries    []PendingEntry
+}
+
+// AddPendingAt is AddPending that also says where the entries went; Start
+// is -1 when the write also ended a torn line, which a follower must read.
+func (d *Dir) AddPendingAt(ctx context.Context, entries []PendingEntry) (PendingWrite, error) {
+	w := PendingWrite{Start: -1, Entries: entries}
 	if len(entries) == 0 {
-		return nil
+		return w, nil
 	}
 	var buf []byte
 	for i := range entries {
 		if err := entries[i].Validate(); err != nil {
-			return err
+			return w, err
 		}
 		buf = append(entries[i].AppendJSON(buf), '\n')
 	}
 	l, err := d.lock(ctx, PendingLock, true, d.lockWait)
 	if err != nil {
-		return err
+		return w, err
 	}
 	defer l.Unlock()
 	_, statErr := os.Lstat(d.File(PendingFile))
 	created := errors.Is(statErr, os.ErrNotExist)
 	f, err := d.openFile(PendingFile, os.O_CREATE|os.O_RDWR|os.O_APPEND, FileMode)
 	if err != nil {
-		return fmt.Errorf("open pending log: %w", err)
+		return w, fmt.Errorf("open pending log: %w", err)
 	}
 	defer f.Close()
 	// A crash may have left a partial last line; start on a fresh line so
 	// that only that (never acknowledged) entry is lost.
+	whole := true
 	if st, err := f.Stat(); err == nil && st.Size() > 0 {
 		var last [1]byte
 		if _, rerr := f.ReadAt(last[:], st.Size()-1); rerr == nil && last[0] != '\n' {
 			buf = append([]byte{'\n'}, buf...)
+			whole = false
 		}
 	}
 	if _, err := f.Write(buf); err != nil {
-		return fmt.Errorf("append to pending log: %w", err)
+		return w, fmt.Errorf("append to pending log: %w", err)
 	}
 	if err := syncData(f); err != nil {
-		return fmt.Errorf("fsync pending log: %w", err)
+		return w, fmt.Errorf("fsync pending log: %w", err)
+	}
+	// With O_APPEND the write went to the end, whatever other appenders
+	// did, and the offset is now just past it.
+	if end, err := f.Seek(0, io.SeekCurrent); err == nil && whole {
+		if st, err := f.Stat(); err == nil {
+			w.File, w.Start, w.End = st, end-int64(len(buf)), end
+		}
 	}
 	if created {
-		return syncDir(d.path)
+		return w, syncDir(d.path)
 	}
-	return nil
+	return w, nil
 }
 
 // maxPendingLine bounds a line of the pending log: a message of
@@ -171,6 +198,32 @@ func (p *PendingLog) Damage() []PendingDamage { return p.damage }
 func (p *PendingLog) restart() {
 	p.Close()
 	p.off, p.line, p.damage = 0, 0, nil
+}
+
+// Skip takes the entries of w as read, without reading them, when w
+// starts exactly where this log has read up to in the same file (no other
+// appender wrote in between); false means the caller must Read.
+func (p *PendingLog) Skip(w PendingWrite) bool {
+	if p.f == nil || w.Start < 0 || w.Start != p.off || w.File == nil {
+		return false
+	}
+	if st, err := p.f.Stat(); err != nil || !os.SameFile(st, w.File) {
+		return false
+	}
+	p.off = w.End
+	p.line += len(w.Entries)
+	return true
+}
+
+// Behind reports whether the log holds more than has been read (or was
+// replaced): one stat, to decide whether a Read is needed.
+func (p *PendingLog) Behind() bool {
+	cur, err := os.Lstat(p.d.File(PendingFile))
+	if err != nil || p.f == nil {
+		return true
+	}
+	st, err := p.f.Stat()
+	return err != nil || !os.SameFile(st, cur) || cur.Size() != p.off
 }
 
 // Read returns new entries; reset is true when they are the whole log

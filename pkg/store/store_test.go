@@ -626,3 +626,54 @@ func TestOriginsBounded(t *testing.T) {
 		t.Fatal("the oldest origins were kept: the file is not bounded by dropping them")
 	}
 }
+
+// A pending set takes in what its process just wrote without reading it
+// back, but reads whenever another appender wrote in between, and after a
+// compaction starts over.
+func TestPendingSetApply(t *testing.T) {
+	d, _ := setup(t, 1)
+	ctx := context.Background()
+	v, err := d.OpenView(store.ViewOptions{IDs: true})
+	must(t, err)
+	defer v.Close()
+	set := d.NewPendingSet(v)
+	defer set.Close()
+	entry := func(m string) store.PendingEntry {
+		return store.PendingEntry{ID: chain.NewMessageID(m), Message: m, Received: 1}
+	}
+	add := func(ms ...string) store.PendingWrite {
+		var es []store.PendingEntry
+		for _, m := range ms {
+			es = append(es, entry(m))
+		}
+		w, err := d.AddPendingAt(ctx, es)
+		must(t, err)
+		return w
+	}
+	// The first write is read (nothing was read before).
+	got, err := set.Apply(add("one"), 100)
+	must(t, err)
+	if len(got) != 1 {
+		t.Fatalf("first apply: %v", got)
+	}
+	// The second is taken as written: its bytes are not read back (they
+	// are overwritten here, which a read would report as damage).
+	w := add("two", "three")
+	f, err := os.OpenFile(d.File(store.PendingFile), os.O_WRONLY, 0)
+	must(t, err)
+	_, err = f.WriteAt(bytes.Repeat([]byte("x"), int(w.End-w.Start-1)), w.Start)
+	must(t, err)
+	must(t, f.Close())
+	got, err = set.Apply(w, 100)
+	must(t, err)
+	if len(got) != 2 || got[1].Message != "three" || set.Counts().Messages != 3 || len(set.Damage()) != 0 {
+		t.Fatalf("fast apply: %v, %+v, damage %v", got, set.Counts(), set.Damage())
+	}
+	// Another appender wrote first: both are read.
+	must(t, d.AddPending(ctx, []store.PendingEntry{entry("from a peer")}))
+	got, err = set.Apply(add("four"), 100)
+	must(t, err)
+	if len(got) != 2 || got[0].Message != "from a peer" || got[1].Message != "four" {
+		t.Fatalf("apply after another appender: %v", got)
+	}
+}
