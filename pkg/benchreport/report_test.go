@@ -27,7 +27,7 @@ import (
 var (
 	reportPath = flag.String("report", "", "run the benchmarks and write the markdown report to this file")
 	quick      = flag.Bool("quick", false, "smaller inputs and shorter runs (a smoke test of the harness)")
-	only       = flag.String("only", "", "comma-separated sections to run (pow, cancel, mine, verify, serve, throughput, network, hostile); all when empty")
+	only       = flag.String("only", "", "comma-separated sections to run (pow, cancel, mine, verify, serve, throughput, network, scale, hostile); all when empty")
 )
 
 // wanted reports whether a section is to be run.
@@ -101,6 +101,7 @@ func TestReport(t *testing.T) {
 		{"serve", func() { benchServe(t, r, bin) }},
 		{"throughput", func() { benchThroughput(t, r, bin) }},
 		{"network", func() { benchNetwork(t, r, bin) }},
+		{"scale", func() { benchScale(t, r, bin) }},
 		{"hostile", func() { benchHostile(t, r, bin) }},
 	} {
 		if wanted(s.name) {

@@ -2,7 +2,9 @@ package peer
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -96,5 +98,30 @@ func TestBanOutlivesContactInFlight(t *testing.T) {
 		if k == nil || k.Banned <= time.Now().UnixMilli() || k.BanReason != want {
 			t.Errorf("%s after a contact in flight: %+v, want banned for %q", a, k, want)
 		}
+	}
+}
+
+// Announcers become announcement targets only when their claimed address
+// is where they called from, at most maxInbound of them.
+func TestInboundPeers(t *testing.T) {
+	g := &Gossiper{log: slog.New(slog.DiscardHandler), peers: map[node.Addr]*peerState{}}
+	g.cfg.Defaults()
+	g.cfg.Advertise = "127.0.0.1:1"
+	g.book.Neighbours = []node.Addr{"127.0.0.1:2"}
+	g.noteInbound(node.Announcement{From: "10.0.0.9:5000", Remote: "127.0.0.1"})  // spoofed: not where it came from
+	g.noteInbound(node.Announcement{From: "127.0.0.1:2", Remote: "127.0.0.1"})    // a neighbour already
+	g.noteInbound(node.Announcement{From: "example.org:5000", Remote: "1.2.3.4"}) // a name: not checkable
+	if got := len(g.announceTargets()); got != 1 {
+		t.Fatalf("%d targets, want the neighbour alone", got)
+	}
+	for i := range 20 {
+		g.noteInbound(node.Announcement{From: node.Addr(fmt.Sprintf("127.0.0.%d:7000", i+10)), Remote: fmt.Sprintf("127.0.0.%d", i+10)})
+	}
+	targets := g.announceTargets()
+	if len(targets) != 1+maxInbound {
+		t.Fatalf("%d targets, want the neighbour and %d inbound", len(targets), maxInbound)
+	}
+	if !slices.ContainsFunc(targets, func(x target) bool { return x.addr == "127.0.0.29:7000" && x.trust == ScopeLoopback }) {
+		t.Fatalf("the newest announcer is not a target: %v", targets)
 	}
 }

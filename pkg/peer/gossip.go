@@ -137,6 +137,8 @@ type Gossiper struct {
 	lastStatus node.GossipStatus
 	// peers is what this run knows of each peer's conduct (see score.go).
 	peers map[node.Addr]*peerState
+	// inbound are the peers that announced to this node lately (g.mu).
+	inbound map[node.Addr]inboundPeer
 	// lastAll is when an announcement last started a sync with every
 	// neighbour; allDeferred, whether one waits (see syncSoon).
 	lastAll     time.Time
@@ -381,7 +383,8 @@ func (g *Gossiper) startSyncs(ctx context.Context, only node.Addr) {
 	g.mu.Unlock()
 }
 
-// announceLoop tells every neighbour about a new local tip, at once.
+// announceLoop tells every neighbour (and recent inbound peer) about a
+// new local tip, at once.
 func (g *Gossiper) announceLoop(ctx context.Context) {
 	for {
 		select {
@@ -408,7 +411,7 @@ func (g *Gossiper) announceLoop(ctx context.Context) {
 		})
 		body, _ := json.Marshal(a)
 		var wg sync.WaitGroup
-		for _, n := range g.neighbours() {
+		for _, n := range g.announceTargets() {
 			wg.Add(1)
 			go func(n target) {
 				defer wg.Done()

@@ -63,6 +63,7 @@ func (g *Gossiper) processInbox(ctx context.Context) {
 		if json.Unmarshal(data, &a) != nil || a.Check() != nil || a.Genesis != g.genesis {
 			continue
 		}
+		g.noteInbound(a)
 		g.takeAnnouncement(ctx, a)
 	}
 }
