@@ -38,28 +38,26 @@ type Verdict struct {
 	Parent string `json:"parent,omitempty"` // the hash it was checked against
 }
 
-// verifiers loads the chain's strategy plugin on the first check and
-// keeps it until Close.
-type verifiers struct {
-	open validate.Opener
-	mu   sync.Mutex
-	v    validate.Verifier
+// loadOnce keeps what its load gave the first time it worked: the
+// chain's strategy plugin for /check, the plugins' descriptions for
+// /strategies (each load starts subprocesses). Loads are serialised.
+type loadOnce[T any] struct {
+	mu  sync.Mutex
+	v   T
+	got bool
 }
 
-func (vs *verifiers) get(ctx context.Context, p *chain.Params) (validate.Verifier, error) {
-	if vs == nil || vs.open == nil {
-		return nil, errors.New("this bc-serve checks no proofs of work (it was started without strategy plugins)")
-	}
-	vs.mu.Lock()
-	defer vs.mu.Unlock()
-	if vs.v == nil {
-		v, err := vs.open(ctx, p)
+func (l *loadOnce[T]) get(load func() (T, error)) (T, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.got {
+		v, err := load()
 		if err != nil {
-			return nil, err
+			return v, err
 		}
-		vs.v = v
+		l.v, l.got = v, true
 	}
-	return vs.v, nil
+	return l.v, nil
 }
 
 // serveCheck is POST /check: the body is one block line; the answer says
@@ -110,7 +108,12 @@ func (s *Server) check(ctx context.Context, v *store.View, line []byte) (Verdict
 	}
 	verdict := Verdict{Index: sum.Index}
 	params := v.Params()
-	verifier, err := s.verifiers.get(ctx, params)
+	verifier, err := s.verifier.get(func() (validate.Verifier, error) {
+		if s.opts.Opener == nil {
+			return nil, errors.New("this bc-serve checks no proofs of work (it was started without strategy plugins)")
+		}
+		return s.opts.Opener(ctx, params)
+	})
 	if err != nil {
 		return verdict, err
 	}
@@ -209,36 +212,17 @@ type StrategyOption struct {
 	Description string `json:"description"`
 }
 
-// strategies asks the plugins for their descriptions once (each start is
-// a subprocess) and keeps the answer.
-type strategies struct {
-	list func(ctx context.Context) ([]Strategy, error)
-	mu   sync.Mutex
-	got  []Strategy
-}
-
-func (st *strategies) get(ctx context.Context) ([]Strategy, error) {
-	if st == nil || st.list == nil {
-		return nil, errors.New("this bc-serve knows no strategy plugins (it was started without them)")
-	}
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	if st.got == nil {
-		got, err := st.list(ctx)
-		if err != nil {
-			return nil, err
-		}
-		st.got = got
-	}
-	return st.got, nil
-}
-
 // serveStrategies is GET /strategies: the strategy plugins this node
 // finds, each with its own description (the web UI's proof-of-work page).
 func (s *Server) serveStrategies(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), checkTimeout)
 	defer cancel()
-	list, err := s.strategies.get(ctx)
+	list, err := s.strategies.get(func() ([]Strategy, error) {
+		if s.opts.Strategies == nil {
+			return nil, errors.New("this bc-serve knows no strategy plugins (it was started without them)")
+		}
+		return s.opts.Strategies(ctx)
+	})
 	if err != nil {
 		s.fail(w, r, http.StatusServiceUnavailable, err.Error(), "")
 		return

@@ -130,8 +130,8 @@ type Server struct {
 	conns      *connLimits
 	announces  *ipLimiter
 	checks     *ipLimiter
-	verifiers  *verifiers
-	strategies *strategies
+	verifier   loadOnce[validate.Verifier]
+	strategies loadOnce[[]Strategy]
 	token      string
 	nodeID     string
 	done       chan struct{} // closed at shutdown: ends event streams
@@ -151,8 +151,7 @@ func New(d *store.Dir, log *slog.Logger, opts Options) (*Server, error) {
 	h := newHub(opts.MaxEventClients)
 	s := &Server{dir: d, log: log, opts: opts, hub: h, token: tok, nodeID: id, done: make(chan struct{}),
 		announces: newIPLimiter(AnnouncesPerSecond, AnnounceBurst, 4096),
-		checks:    newIPLimiter(ChecksPerSecond, CheckBurst, 4096), verifiers: &verifiers{open: opts.Opener},
-		strategies: &strategies{list: opts.Strategies}}
+		checks:    newIPLimiter(ChecksPerSecond, CheckBurst, 4096)}
 	s.node = newNodeState(d, log, h)
 	s.adds = newCommitter(d, s.node)
 	s.conns = newConnLimits(opts.MaxConnsPerIP, opts.MaxConns)

@@ -31,7 +31,6 @@ func benchThroughput(t *testing.T, r *report, bin string) {
 	if *quick {
 		dur, sizes, sustain = time.Second, []int{0, 10_000}, 5*time.Second
 	}
-	add := adder
 	// The ceiling: a handler that reads the message and answers an id.
 	trivial := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := chain.NewMessageID(r.URL.Query().Get("message"))
@@ -47,7 +46,7 @@ func benchThroughput(t *testing.T, r *report, bin string) {
 			return rate, fmt.Sprintf("p99 %s", p99)
 		}
 		loader = "a Go load generator (install wrk for a lighter one)"
-		count, lat, fails := load(32, dur, add(base))
+		count, lat, fails := load(32, dur, adder(base))
 		return float64(count) / dur.Seconds(), fmt.Sprintf("p99 %.2f ms, %d failed", ms(pct(lat, .99)), fails)
 	}
 	ceiling, _ := run(trivial.URL)
@@ -67,7 +66,7 @@ func benchThroughput(t *testing.T, r *report, bin string) {
 			Comparison: fmt.Sprintf("trivial handler %.0f/s", ceiling), Ratio: fmt.Sprintf("%.2f", rate/ceiling),
 			Bar: fmt.Sprintf("≥ 10,000 adds/s and no fall with pending (≥ 0.8 of the rate at 0): %s", pass(rate >= 10_000 && rate >= 0.8*first))})
 	}
-	benchSustained(t, r, bin, sustain, add)
+	benchSustained(t, r, bin, sustain)
 }
 
 // backlog is how many messages wait when the sustained run starts.
@@ -76,7 +75,7 @@ const backlog = 30_000
 // benchSustained loads a node that mines at the default difficulty with
 // more messages than it can mine, while 4 clients read blocks, and counts
 // the messages that reach the chain per second.
-func benchSustained(t *testing.T, r *report, bin string, d time.Duration, add func(string) func(*http.Client, int64) error) {
+func benchSustained(t *testing.T, r *report, bin string, d time.Duration) {
 	dir := t.TempDir()
 	// The chain first (genesis only), then a backlog, then the miner.
 	create := exec.Command(filepath.Join(bin, "bc-mine"), "--dir", dir, "--once", "--log-level", "warn")
@@ -120,7 +119,7 @@ func benchSustained(t *testing.T, r *report, bin string, d time.Duration, add fu
 			adds = rate
 			return
 		}
-		n, _, _ := load(32, d+3*time.Second, add(base))
+		n, _, _ := load(32, d+3*time.Second, adder(base))
 		adds = float64(n) / (d + 3*time.Second).Seconds()
 	}()
 	time.Sleep(3 * time.Second)

@@ -351,19 +351,23 @@ func (d *Dir) genesisOf() (*chain.Block, error) {
 	return g, nil
 }
 
-// checkLines applies the format and link rules to lines that continue tip.
-func (d *Dir) checkLines(tip chain.Summary, lines [][]byte) error {
+// checkLines applies the format and link rules to lines that continue tip
+// and returns their summaries.
+func (d *Dir) checkLines(tip chain.Summary, lines [][]byte) ([]chain.Summary, error) {
 	g, err := d.genesisOf()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	c := validate.NewCheckerAfter(validate.Options{}, g.Params, g.Hash, tip)
+	sums := make([]chain.Summary, 0, len(lines))
 	for i, line := range lines {
-		if _, err := c.Check(int(tip.Index)+2+i, line); err != nil {
-			return fmt.Errorf("refusing to write an invalid block: %w", err)
+		s, err := c.Check(int(tip.Index)+2+i, line)
+		if err != nil {
+			return nil, fmt.Errorf("refusing to write an invalid block: %w", err)
 		}
+		sums = append(sums, *s)
 	}
-	return nil
+	return sums, nil
 }
 
 // withTip runs fn under the chain lock with the chain open for writing (a
@@ -413,7 +417,8 @@ func (d *Dir) AppendFrom(ctx context.Context, prev chain.Hash, lines [][]byte, o
 		return nil
 	}
 	return d.withTip(ctx, prev, func(f *os.File, tip chain.Summary, end int64) error {
-		if err := d.checkLines(tip, lines); err != nil {
+		sums, err := d.checkLines(tip, lines)
+		if err != nil {
 			return err
 		}
 		if _, err := f.WriteAt(joinLines(lines), end); err != nil {
@@ -424,7 +429,7 @@ func (d *Dir) AppendFrom(ctx context.Context, prev chain.Hash, lines [][]byte, o
 		if err := syncData(f); err != nil {
 			return fmt.Errorf("fsync %s: %w", f.Name(), err)
 		}
-		d.noteOrigins(lines, origin)
+		d.noteOriginsOf(sums, origin)
 		return nil
 	})
 }

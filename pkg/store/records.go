@@ -17,7 +17,7 @@ import (
 // chain replacement with the blocks it dropped. They are informational:
 // written under the chain lock with the change they describe, appended
 // without fsync (a crash may lose the newest record, never the chain's
-// data), each file bounded (recordsMax; the older half is dropped when it
+// data), each file bounded (originsMax, reorgsMax; the older half is dropped when it
 // grows beyond), and a reader skips a line it cannot parse.
 const (
 	OriginsFile = "origins.jsonl" // where each recent block came from
@@ -76,22 +76,6 @@ type ReorgRecord struct {
 
 func brief(s *chain.Summary) BlockBrief {
 	return BlockBrief{Index: s.Index, Hash: s.Hash, Timestamp: s.Timestamp, Messages: s.Messages}
-}
-
-// noteOrigins records the origin of the blocks in lines (chain lock held).
-func (d *Dir) noteOrigins(lines [][]byte, origin string) {
-	if origin == "" || len(lines) == 0 {
-		return
-	}
-	var p chain.Parser
-	var s chain.Summary
-	sums := make([]chain.Summary, 0, len(lines))
-	for _, l := range lines {
-		if p.ParseSummary(l, &s) == nil {
-			sums = append(sums, s)
-		}
-	}
-	d.noteOriginsOf(sums, origin)
 }
 
 // noteOriginsOf records the origin of blocks already parsed.
